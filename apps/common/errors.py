@@ -1,0 +1,47 @@
+"""Typed domain errors: every refusal carries a stable reason code and a human message.
+
+The same error object becomes an HTTP 4xx JSON body, a FIX reject reason or a form error, so the
+code is part of the public contract: never rename one.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule refused the request. ``code`` is stable; ``message`` is for people."""
+
+    http_status = 422
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class ValidationFailed(DomainError):
+    """The request itself is malformed or breaks an instrument rule (tick, lot, min quantity)."""
+
+    http_status = 422
+
+
+class NotPermitted(DomainError):
+    """The actor may not do this to this object."""
+
+    http_status = 403
+
+
+class NotFound(DomainError):
+    http_status = 404
+
+
+class Conflict(DomainError):
+    """The object is not in a state that allows the change (an invalid state transition)."""
+
+    http_status = 409

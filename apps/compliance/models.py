@@ -1,0 +1,33 @@
+"""The audit trail: one append-only row per state change, whoever made it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, and what changed. The database refuses UPDATE and
+    DELETE on this table (a trigger, see the migration): history cannot be rewritten."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100, help_text="User, API key or system process")
+    action = models.CharField(max_length=60, db_index=True)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    account = models.ForeignKey(
+        "clients.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S.%f} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"

@@ -1,0 +1,173 @@
+"""Orders and their executions."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from apps.clients.models import Account
+from apps.common.decimals import MONEY_DIGITS, MONEY_PLACES, PRICE_DIGITS, PRICE_PLACES, QUANTITY_DIGITS, QUANTITY_PLACES
+from apps.common.errors import Conflict
+from apps.instruments.models import Instrument
+from apps.orders.choices import (
+    ORDER_TRANSITIONS,
+    Liquidity,
+    OrderSource,
+    OrderStatus,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+
+def _quantity(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, **kwargs)
+
+
+def _price(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, **kwargs)
+
+
+def _money(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+
+
+class Order(models.Model):
+    """An instruction to buy or sell, from its entry to its final state.
+
+    Status changes go through ``transition_to`` so the state machine in ``choices`` is the only
+    way an order's status moves.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_order_id = models.CharField(max_length=128)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=10, choices=OrderType.choices)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
+    quantity = _quantity()
+    limit_price = _price(null=True, blank=True)
+    stop_price = _price(null=True, blank=True)
+    display_quantity = _quantity(null=True, blank=True, help_text="Iceberg: quantity shown in depth")
+    hidden = models.BooleanField(default=False)
+    post_only = models.BooleanField(default=False)
+    expire_at = models.DateTimeField(null=True, blank=True, help_text="GTD orders expire then")
+    self_trade_prevention = models.CharField(
+        max_length=20, choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_NEWEST
+    )
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_NEW)
+    filled_quantity = _quantity(default=Decimal(0))
+    average_fill_price = _price(null=True, blank=True)
+    reject_reason = models.CharField(max_length=50, blank=True)
+    reject_message = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=10, choices=OrderSource.choices)
+    reserved_amount = _money(default=Decimal(0), help_text="Buying power held until fill or cancel")
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    engine_sequence = models.BigIntegerField(
+        null=True, blank=True, help_text="Sequence of the engine's acceptance: book priority on rebuild"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "status"]),
+            models.Index(fields=["instrument", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "client_order_id"], name="client_order_id_unique_per_account"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(filled_quantity__gte=0) & Q(filled_quantity__lte=F("quantity")),
+                name="order_filled_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(order_type__in=["limit", "stop_limit"]) | Q(limit_price__gt=0),
+                name="order_limit_price_required",
+            ),
+            models.CheckConstraint(
+                condition=~Q(order_type__in=["stop", "stop_limit"]) | Q(stop_price__gt=0),
+                name="order_stop_price_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(display_quantity__isnull=True)
+                | Q(display_quantity__gt=0) & Q(display_quantity__lte=F("quantity")),
+                name="order_display_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(time_in_force="gtd") | Q(expire_at__isnull=False), name="order_gtd_has_expiry"
+            ),
+            models.CheckConstraint(condition=Q(reserved_amount__gte=0), name="order_reservation_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity.normalize()} {self.instrument_id} ({self.status})"
+
+    @property
+    def leaves_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in ORDER_TRANSITIONS.get(self.status, frozenset())
+
+    def transition_to(self, status: str) -> None:
+        """Move to ``status`` in memory (the caller saves), or raise Conflict if the state machine
+        does not allow it."""
+        if not self.can_transition_to(status):
+            raise Conflict(
+                "invalid_transition", f"An order that is {self.status} cannot become {status}."
+            )
+        self.status = status
+
+
+class Execution(models.Model):
+    """One fill of one order. Both sides of a trade share the engine's shard and sequence, which
+    makes re-applying an engine event a no-op instead of a double count."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="executions")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="executions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="executions")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    shard = models.PositiveSmallIntegerField()
+    engine_sequence = models.BigIntegerField()
+    price = _price()
+    quantity = _quantity()
+    liquidity = models.CharField(max_length=10, choices=Liquidity.choices)
+    commission = _money(default=Decimal(0))
+    regulatory_fees = _money(default=Decimal(0), help_text="SEC fee and FINRA TAF")
+    executed_at = models.DateTimeField(db_index=True)
+    settle_date = models.DateField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-executed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "engine_sequence", "order"], name="execution_once_per_engine_event"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="execution_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="execution_price_positive"),
+            models.CheckConstraint(condition=Q(commission__gte=0) & Q(regulatory_fees__gte=0), name="execution_fees_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity.normalize()} @ {self.price.normalize()}"
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.quantity * self.instrument.multiplier

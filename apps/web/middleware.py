@@ -1,0 +1,32 @@
+"""Second factor for staff: no staff page or admin page opens before the session is OTP-verified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from apps.clients.roles import requires_otp
+
+# Paths an unverified staff member still needs: to enrol, to verify, to leave, and static files.
+_OPEN_PREFIXES = ("/account/otp/", "/account/logout/", "/static/", "/healthz", "/readyz")
+
+
+class StaffOTPRequiredMiddleware:
+    """Sends a logged-in staff member without a verified device to enrolment or verification."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and requires_otp(user)
+        ):
+            return redirect(f"{reverse('otp-verify')}?next={request.get_full_path()}")
+        return self.get_response(request)

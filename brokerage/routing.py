@@ -1,0 +1,3 @@
+"""WebSocket routes, one list for the whole site."""
+
+websocket_urlpatterns: list = []
