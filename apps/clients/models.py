@@ -57,7 +57,9 @@ class Client(models.Model):
     date_of_birth = models.DateField(null=True, blank=True, help_text="Natural persons only")
     lei = models.CharField("LEI", max_length=20, blank=True, help_text="Legal entities only")
     tax_id = models.CharField(max_length=40, blank=True)
-    kyc_status = models.CharField(max_length=20, choices=KycStatus.choices, default=KycStatus.PENDING)
+    kyc_status = models.CharField(
+        max_length=20, choices=KycStatus.choices, default=KycStatus.PENDING
+    )
     compliance_status = models.CharField(
         max_length=20, choices=ComplianceStatus.choices, default=ComplianceStatus.CLEAR
     )
@@ -79,7 +81,9 @@ class Client(models.Model):
             # A natural person has a date of birth; a legal entity has an LEI.
             models.CheckConstraint(
                 condition=Q(client_type="retail", date_of_birth__isnull=False)
-                | Q(client_type__in=["institutional", "market_maker"], lei__regex=r"^[A-Z0-9]{20}$"),
+                | Q(
+                    client_type__in=["institutional", "market_maker"], lei__regex=r"^[A-Z0-9]{20}$"
+                ),
                 name="client_identity_by_type",
             ),
         ]
@@ -96,7 +100,9 @@ class ClientUser(models.Model):
     can_trade = models.BooleanField(default=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["client", "user"], name="client_user_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "user"], name="client_user_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} for {self.client}"
@@ -108,9 +114,13 @@ class Account(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(max_length=20, unique=True)
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="accounts")
-    account_type = models.CharField(max_length=10, choices=AccountType.choices, default=AccountType.CASH)
+    account_type = models.CharField(
+        max_length=10, choices=AccountType.choices, default=AccountType.CASH
+    )
     base_currency = models.CharField(max_length=3, default="USD")
-    status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.SUBMITTED)
+    status = models.CharField(
+        max_length=20, choices=AccountStatus.choices, default=AccountStatus.SUBMITTED
+    )
     partner = models.ForeignKey(
         Partner,
         null=True,
@@ -144,7 +154,9 @@ class TradingPermission(models.Model):
         default=list,
         blank=True,
     )
-    option_level = models.PositiveSmallIntegerField(choices=OptionLevel.choices, default=OptionLevel.NONE)
+    option_level = models.PositiveSmallIntegerField(
+        choices=OptionLevel.choices, default=OptionLevel.NONE
+    )
     short_selling = models.BooleanField(default=False)
     margin = models.BooleanField(default=False)
 
@@ -170,15 +182,24 @@ class RiskLimit(models.Model):
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="risk_limit")
     max_order_quantity = models.DecimalField(
-        max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, null=True, blank=True,
+        max_digits=QUANTITY_DIGITS,
+        decimal_places=QUANTITY_PLACES,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
     max_order_notional = models.DecimalField(
-        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
     max_position_quantity = models.DecimalField(
-        max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, null=True, blank=True,
+        max_digits=QUANTITY_DIGITS,
+        decimal_places=QUANTITY_PLACES,
+        null=True,
+        blank=True,
         help_text="Largest absolute position in any one instrument",
     )
     max_gross_exposure = models.DecimalField(

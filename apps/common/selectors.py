@@ -18,7 +18,9 @@ def dependency_status() -> dict[str, str]:
     except Exception as exc:  # any failure means not ready; the reason is reported
         checks["postgres"] = f"error: {exc.__class__.__name__}"
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
         client.ping()
         checks["redis"] = "ok"
     except Exception as exc:

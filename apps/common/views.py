@@ -19,4 +19,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Ready only when PostgreSQL and Redis both answer; 503 names the one that does not."""
     checks = dependency_status()
     ready = all(state == "ok" for state in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

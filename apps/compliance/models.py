@@ -21,7 +21,11 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64)
     account = models.ForeignKey(
-        "clients.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        "clients.Account",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
     )
     changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
@@ -30,4 +34,5 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S.%f} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        when = f"{self.occurred_at:%Y-%m-%d %H:%M:%S.%f}"
+        return f"{when} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"

@@ -56,7 +56,9 @@ class TradingSession(models.Model):
         ordering = ["venue", "starts_at"]
         constraints = [
             models.UniqueConstraint(fields=["venue", "phase"], name="one_session_per_phase"),
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -73,7 +75,9 @@ class Holiday(models.Model):
 
     class Meta:
         ordering = ["venue", "date"]
-        constraints = [models.UniqueConstraint(fields=["venue", "date"], name="one_holiday_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "date"], name="one_holiday_per_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.venue} {self.date} {self.name}"
@@ -112,7 +116,9 @@ class Instrument(models.Model):
     )
     min_quantity = models.DecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
     multiplier = models.DecimalField(
-        max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, default=Decimal(1),
+        max_digits=QUANTITY_DIGITS,
+        decimal_places=QUANTITY_PLACES,
+        default=Decimal(1),
         help_text="Contract multiplier (100 for US equity options); 1 for cash instruments",
     )
     tradable = models.BooleanField(default=True)
@@ -122,23 +128,32 @@ class Instrument(models.Model):
     fractionable = models.BooleanField(default=False)
 
     reference_price = models.DecimalField(
-        max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, null=True, blank=True,
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_PLACES,
+        null=True,
+        blank=True,
         help_text="Last official price; price bands and marking to market use it",
     )
     price_band_percent = models.DecimalField(
-        max_digits=6, decimal_places=2, default=Decimal(10),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal(10),
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text="Static band around the reference price outside which limit orders are rejected",
     )
     matching_algorithm = models.CharField(
         max_length=10, choices=MatchingAlgorithm.choices, default=MatchingAlgorithm.PRICE_TIME
     )
-    shard = models.PositiveSmallIntegerField(default=0, help_text="Matcher shard that owns the book")
+    shard = models.PositiveSmallIntegerField(
+        default=0, help_text="Matcher shard that owns the book"
+    )
 
     # Bonds
     coupon_rate = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
     maturity_date = models.DateField(null=True, blank=True)
-    face_value = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
+    face_value = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
+    )
     day_count = models.CharField(max_length=10, choices=DayCount.choices, blank=True)
     # Options and futures
     underlying = models.ForeignKey(
@@ -146,11 +161,15 @@ class Instrument(models.Model):
     )
     expiry_date = models.DateField(null=True, blank=True)
     # Options
-    strike_price = models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, null=True, blank=True)
+    strike_price = models.DecimalField(
+        max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, null=True, blank=True
+    )
     option_type = models.CharField(max_length=4, choices=OptionType.choices, blank=True)
     exercise_style = models.CharField(max_length=10, choices=ExerciseStyle.choices, blank=True)
     # Futures: margin per contract
-    initial_margin = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
+    initial_margin = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
+    )
     maintenance_margin = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
     )
@@ -174,24 +193,41 @@ class Instrument(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(asset_class="bond")
-                | Q(coupon_rate__isnull=False, maturity_date__isnull=False, face_value__gt=0)
+                | Q(
+                    coupon_rate__isnull=False,
+                    maturity_date__isnull=False,
+                    face_value__isnull=False,
+                    face_value__gt=0,
+                )
                 & ~Q(day_count=""),
                 name="bond_terms_required",
             ),
             models.CheckConstraint(
                 condition=~Q(asset_class="option")
-                | Q(underlying__isnull=False, expiry_date__isnull=False, strike_price__gt=0)
+                | Q(
+                    underlying__isnull=False,
+                    expiry_date__isnull=False,
+                    strike_price__isnull=False,
+                    strike_price__gt=0,
+                )
                 & ~Q(option_type="")
                 & ~Q(exercise_style=""),
                 name="option_terms_required",
             ),
             models.CheckConstraint(
                 condition=~Q(asset_class="future")
-                | Q(expiry_date__isnull=False, initial_margin__gt=0, maintenance_margin__gt=0),
+                | Q(
+                    expiry_date__isnull=False,
+                    initial_margin__isnull=False,
+                    initial_margin__gt=0,
+                    maintenance_margin__isnull=False,
+                    maintenance_margin__gt=0,
+                ),
                 name="future_terms_required",
             ),
             models.CheckConstraint(
-                condition=Q(maintenance_margin__isnull=True) | Q(initial_margin__gte=models.F("maintenance_margin")),
+                condition=Q(maintenance_margin__isnull=True)
+                | Q(initial_margin__gte=models.F("maintenance_margin")),
                 name="initial_margin_covers_maintenance",
             ),
         ]

@@ -12,7 +12,9 @@ from apps.instruments.models import Instrument
 def check_quantity(instrument: Instrument, quantity: Decimal) -> None:
     """Quantity is positive, at least the minimum and a whole number of lots."""
     if quantity <= 0:
-        raise ValidationFailed("invalid_quantity", "Quantity must be greater than zero.", field="qty")
+        raise ValidationFailed(
+            "invalid_quantity", "Quantity must be greater than zero.", field="qty"
+        )
     if quantity < instrument.min_quantity:
         raise ValidationFailed(
             "below_min_quantity",
@@ -45,8 +47,12 @@ def price_band(instrument: Instrument) -> tuple[Decimal, Decimal] | None:
         return None
     width = instrument.reference_price * instrument.price_band_percent / Decimal(100)
     tick = instrument.tick_size
-    low = ((instrument.reference_price - width) / tick).to_integral_value(rounding="ROUND_CEILING") * tick
-    high = ((instrument.reference_price + width) / tick).to_integral_value(rounding="ROUND_FLOOR") * tick
+    low = ((instrument.reference_price - width) / tick).to_integral_value(
+        rounding="ROUND_CEILING"
+    ) * tick
+    high = ((instrument.reference_price + width) / tick).to_integral_value(
+        rounding="ROUND_FLOOR"
+    ) * tick
     return max(low, tick), high
 
 
@@ -58,6 +64,7 @@ def check_price_band(instrument: Instrument, price: Decimal, *, field: str = "li
     if not low <= price <= high:
         raise ValidationFailed(
             "price_outside_band",
-            f"{instrument.symbol} accepts prices between {low.normalize()} and {high.normalize()} now.",
+            f"{instrument.symbol} accepts prices between {low.normalize()} "
+            f"and {high.normalize()} now.",
             field=field,
         )

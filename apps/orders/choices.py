@@ -63,24 +63,56 @@ class Liquidity(models.TextChoices):
 
 S = OrderStatus
 OPEN_STATUSES = frozenset(
-    {S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.HELD, S.SUSPENDED}
+    {
+        S.PENDING_NEW,
+        S.NEW,
+        S.PARTIALLY_FILLED,
+        S.PENDING_CANCEL,
+        S.PENDING_REPLACE,
+        S.HELD,
+        S.SUSPENDED,
+    }
 )
-FINAL_STATUSES = frozenset({S.FILLED, S.CANCELED, S.EXPIRED, S.REPLACED, S.REJECTED, S.DONE_FOR_DAY})
+FINAL_STATUSES = frozenset(
+    {S.FILLED, S.CANCELED, S.EXPIRED, S.REPLACED, S.REJECTED, S.DONE_FOR_DAY}
+)
 
 # The order state machine. Anything not listed is refused with an error, never written.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.HELD: frozenset({S.PENDING_NEW, S.REJECTED, S.CANCELED}),
-    S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}),
+    S.PENDING_NEW: frozenset(
+        {S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
+    ),
     S.NEW: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL, S.PENDING_REPLACE,
-         S.REPLACED, S.DONE_FOR_DAY, S.SUSPENDED}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELED,
+            S.EXPIRED,
+            S.PENDING_CANCEL,
+            S.PENDING_REPLACE,
+            S.REPLACED,
+            S.DONE_FOR_DAY,
+            S.SUSPENDED,
+        }
     ),
     S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL, S.PENDING_REPLACE,
-         S.REPLACED, S.DONE_FOR_DAY, S.SUSPENDED}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELED,
+            S.EXPIRED,
+            S.PENDING_CANCEL,
+            S.PENDING_REPLACE,
+            S.REPLACED,
+            S.DONE_FOR_DAY,
+            S.SUSPENDED,
+        }
     ),
     S.PENDING_CANCEL: frozenset({S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.NEW, S.EXPIRED}),
-    S.PENDING_REPLACE: frozenset({S.REPLACED, S.PARTIALLY_FILLED, S.FILLED, S.NEW, S.CANCELED, S.EXPIRED}),
+    S.PENDING_REPLACE: frozenset(
+        {S.REPLACED, S.PARTIALLY_FILLED, S.FILLED, S.NEW, S.CANCELED, S.EXPIRED}
+    ),
     S.SUSPENDED: frozenset({S.NEW, S.PARTIALLY_FILLED, S.CANCELED, S.EXPIRED}),
     S.DONE_FOR_DAY: frozenset({S.NEW, S.PARTIALLY_FILLED, S.CANCELED, S.EXPIRED}),
 }

@@ -9,7 +9,14 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.clients.models import Account
-from apps.common.decimals import MONEY_DIGITS, MONEY_PLACES, PRICE_DIGITS, PRICE_PLACES, QUANTITY_DIGITS, QUANTITY_PLACES
+from apps.common.decimals import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
+    PRICE_DIGITS,
+    PRICE_PLACES,
+    QUANTITY_DIGITS,
+    QUANTITY_PLACES,
+)
 from apps.common.errors import Conflict
 from apps.instruments.models import Instrument
 from apps.orders.choices import (
@@ -53,14 +60,20 @@ class Order(models.Model):
     quantity = _quantity()
     limit_price = _price(null=True, blank=True)
     stop_price = _price(null=True, blank=True)
-    display_quantity = _quantity(null=True, blank=True, help_text="Iceberg: quantity shown in depth")
+    display_quantity = _quantity(
+        null=True, blank=True, help_text="Iceberg: quantity shown in depth"
+    )
     hidden = models.BooleanField(default=False)
     post_only = models.BooleanField(default=False)
     expire_at = models.DateTimeField(null=True, blank=True, help_text="GTD orders expire then")
     self_trade_prevention = models.CharField(
-        max_length=20, choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_NEWEST
+        max_length=20,
+        choices=SelfTradePrevention.choices,
+        default=SelfTradePrevention.CANCEL_NEWEST,
     )
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_NEW)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_NEW
+    )
     filled_quantity = _quantity(default=Decimal(0))
     average_fill_price = _price(null=True, blank=True)
     reject_reason = models.CharField(max_length=50, blank=True)
@@ -71,7 +84,9 @@ class Order(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )
     engine_sequence = models.BigIntegerField(
-        null=True, blank=True, help_text="Sequence of the engine's acceptance: book priority on rebuild"
+        null=True,
+        blank=True,
+        help_text="Sequence of the engine's acceptance: book priority on rebuild",
     )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -91,18 +106,22 @@ class Order(models.Model):
             models.Index(fields=["instrument", "status"]),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["account", "client_order_id"], name="client_order_id_unique_per_account"),
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"], name="client_order_id_unique_per_account"
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(filled_quantity__gte=0) & Q(filled_quantity__lte=F("quantity")),
                 name="order_filled_within_quantity",
             ),
             models.CheckConstraint(
-                condition=~Q(order_type__in=["limit", "stop_limit"]) | Q(limit_price__gt=0),
+                condition=~Q(order_type__in=["limit", "stop_limit"])
+                | Q(limit_price__isnull=False, limit_price__gt=0),
                 name="order_limit_price_required",
             ),
             models.CheckConstraint(
-                condition=~Q(order_type__in=["stop", "stop_limit"]) | Q(stop_price__gt=0),
+                condition=~Q(order_type__in=["stop", "stop_limit"])
+                | Q(stop_price__isnull=False, stop_price__gt=0),
                 name="order_stop_price_required",
             ),
             models.CheckConstraint(
@@ -111,9 +130,12 @@ class Order(models.Model):
                 name="order_display_within_quantity",
             ),
             models.CheckConstraint(
-                condition=~Q(time_in_force="gtd") | Q(expire_at__isnull=False), name="order_gtd_has_expiry"
+                condition=~Q(time_in_force="gtd") | Q(expire_at__isnull=False),
+                name="order_gtd_has_expiry",
             ),
-            models.CheckConstraint(condition=Q(reserved_amount__gte=0), name="order_reservation_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved_amount__gte=0), name="order_reservation_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,10 +181,15 @@ class Execution(models.Model):
     class Meta:
         ordering = ["-executed_at"]
         constraints = [
-            models.UniqueConstraint(fields=["shard", "engine_sequence", "order"], name="execution_once_per_engine_event"),
+            models.UniqueConstraint(
+                fields=["shard", "engine_sequence", "order"], name="execution_once_per_engine_event"
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="execution_quantity_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="execution_price_positive"),
-            models.CheckConstraint(condition=Q(commission__gte=0) & Q(regulatory_fees__gte=0), name="execution_fees_not_negative"),
+            models.CheckConstraint(
+                condition=Q(commission__gte=0) & Q(regulatory_fees__gte=0),
+                name="execution_fees_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:

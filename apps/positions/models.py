@@ -16,13 +16,20 @@ from django.db import models
 from django.db.models import Q
 
 from apps.clients.models import Account
-from apps.common.decimals import MONEY_DIGITS, MONEY_PLACES, PRICE_DIGITS, PRICE_PLACES, QUANTITY_DIGITS, QUANTITY_PLACES
+from apps.common.decimals import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
+    PRICE_DIGITS,
+    PRICE_PLACES,
+    QUANTITY_DIGITS,
+    QUANTITY_PLACES,
+)
 from apps.instruments.models import Instrument
 from apps.positions.choices import JournalKind, LedgerAccountKind
 
 
 class LedgerAccount(models.Model):
-    """A bucket of value: one client's settled cash, the firm's commission revenue, the bank rail."""
+    """A bucket of value: a client's settled cash, the firm's commission revenue, the bank rail."""
 
     code = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=30, choices=LedgerAccountKind.choices)
@@ -39,7 +46,9 @@ class LedgerAccount(models.Model):
                 name="ledger_account_owner_matches_kind",
             ),
             models.UniqueConstraint(
-                fields=["account", "kind"], condition=Q(account__isnull=False), name="one_ledger_account_per_kind"
+                fields=["account", "kind"],
+                condition=Q(account__isnull=False),
+                name="one_ledger_account_per_kind",
             ),
         ]
 
@@ -72,13 +81,17 @@ class Posting(models.Model):
     account."""
 
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="postings")
-    ledger_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    ledger_account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="postings"
+    )
     asset = models.CharField(max_length=40, help_text="Currency code or instrument symbol")
     amount = models.DecimalField(max_digits=MONEY_DIGITS + 4, decimal_places=QUANTITY_PLACES)
 
     class Meta:
         indexes = [models.Index(fields=["ledger_account", "asset"])]
-        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_not_zero")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_not_zero")
+        ]
 
     def __str__(self) -> str:
         return f"{self.ledger_account} {self.amount.normalize()} {self.asset}"
@@ -92,15 +105,23 @@ class CashBalance(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cash_balances")
     currency = models.CharField(max_length=3)
-    settled = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0))
-    unsettled = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0))
-    reserved = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0))
+    settled = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
+    unsettled = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
+    reserved = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["account", "currency"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "currency"], name="one_cash_balance_per_currency"),
+            models.UniqueConstraint(
+                fields=["account", "currency"], name="one_cash_balance_per_currency"
+            ),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="cash_reserved_not_negative"),
         ]
 
@@ -119,16 +140,26 @@ class Position(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
-    quantity = models.DecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, default=Decimal(0))
-    average_cost = models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, default=Decimal(0))
-    realized_pnl = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0))
+    quantity = models.DecimalField(
+        max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, default=Decimal(0)
+    )
+    average_cost = models.DecimalField(
+        max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, default=Decimal(0)
+    )
+    realized_pnl = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["account", "instrument"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "instrument"], name="one_position_per_instrument"),
-            models.CheckConstraint(condition=Q(average_cost__gte=0), name="position_average_cost_not_negative"),
+            models.UniqueConstraint(
+                fields=["account", "instrument"], name="one_position_per_instrument"
+            ),
+            models.CheckConstraint(
+                condition=Q(average_cost__gte=0), name="position_average_cost_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

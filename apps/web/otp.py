@@ -8,7 +8,8 @@ import qrcode
 import qrcode.image.svg
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
-from django_otp import devices_for_user, login as otp_login
+from django_otp import devices_for_user
+from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 

@@ -9,7 +9,11 @@ urlpatterns = [
     path("account/login/", auth_views.LoginView.as_view(), name="login"),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("account/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("account/otp/setup/", views.otp_setup, name="otp-setup"),
     path("account/otp/verify/", views.otp_verify, name="otp-verify"),
 ]

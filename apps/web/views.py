@@ -48,12 +48,18 @@ def account_detail(request: HttpRequest, account_id: UUID) -> HttpResponse:
     if account is None:
         # Not found and not permitted look the same, so account ids cannot be probed.
         raise Http404("No such account")
-    return render(request, "web/account_detail.html", {"account": account, **account_overview(account=account)})
+    return render(
+        request,
+        "web/account_detail.html",
+        {"account": account, **account_overview(account=account)},
+    )
 
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.GET.get("next") or request.POST.get("next") or "/"
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "/"
 
@@ -73,11 +79,18 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
         if otp_confirm_enrolment(request=request, device=device, token=form.cleaned_data["token"]):
             messages.success(request, "Two-factor authentication is on.")
             return redirect(_safe_next(request))
-        form.add_error("token", "That code is not valid. Check the time on your phone and try again.")
+        form.add_error(
+            "token", "That code is not valid. Check the time on your phone and try again."
+        )
     return render(
         request,
         "web/otp_setup.html",
-        {"form": form, "qr_svg": otp_qr_svg(device), "secret": otp_base32_secret(device), "next": _safe_next(request)},
+        {
+            "form": form,
+            "qr_svg": otp_qr_svg(device),
+            "secret": otp_base32_secret(device),
+            "next": _safe_next(request),
+        },
     )
 
 

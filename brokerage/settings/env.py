@@ -67,4 +67,6 @@ def env_secret(name: str, *, development_default: str, is_development: bool) -> 
         return value
     if is_development:
         return development_default
-    raise ImproperlyConfigured(f"Set {name} (or {name}_FILE): it has no default outside development.")
+    raise ImproperlyConfigured(
+        f"Set {name} (or {name}_FILE): it has no default outside development."
+    )

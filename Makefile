@@ -1,0 +1,59 @@
+# Brokerage: `make run` to start everything, `make test` to run the whole suite.
+SHELL := /bin/bash
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+WS_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
+export PY
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/base.txt requirements/dev.txt
+	@$(PYTHON_BIN) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv and install pinned dependencies
+
+services: install ## Make sure PostgreSQL and Redis answer (start them if needed)
+	@scripts/services.sh
+	@$(PY) scripts/createdb.py
+
+migrate: services ## Apply database migrations
+	$(PY) manage.py migrate --noinput
+
+seed: migrate ## Load the demo data (idempotent)
+	$(PY) manage.py seed_demo
+
+run: seed ## Install, migrate, seed, start every process, serve http://127.0.0.1:$(PORT)
+	@$(PY) manage.py demo_credentials
+	@echo "Serving http://127.0.0.1:$(PORT) (WebSockets on $(WS_PORT)). Ctrl-C stops every process."
+	WEB_PORT=$(PORT) WS_PORT=$(WS_PORT) PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/honcho start
+
+lint: install ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## Format and autofix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: services lint ## Install, start services, lint, check migrations, run the whole suite
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+bench: services ## Run the benchmarks; prints a table, writes bench/results/*.json
+	@mkdir -p bench/results
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+demo-reset: services ## Drop and recreate the development database with fresh demo data
+	$(PY) scripts/createdb.py --drop
+	$(MAKE) seed
+
+.PHONY: help install services migrate seed run lint format test bench demo-reset

@@ -1,0 +1,49 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from brokerage.settings.env import env_bool, env_int, env_list, env_secret, env_str
+
+
+def test_env_bool_reads_common_spellings(monkeypatch):
+    monkeypatch.setenv("FLAG", "yes")
+    assert env_bool("FLAG", False) is True
+    monkeypatch.setenv("FLAG", "0")
+    assert env_bool("FLAG", True) is False
+
+
+def test_env_bool_fails_loudly_on_a_value_it_cannot_read(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG"):
+        env_bool("FLAG", False)
+
+
+def test_env_int_fails_loudly_on_a_non_integer(monkeypatch):
+    monkeypatch.setenv("WORKERS", "two")
+    with pytest.raises(ImproperlyConfigured, match="WORKERS"):
+        env_int("WORKERS", 1)
+
+
+def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
+    secret_file = tmp_path / "key"
+    secret_file.write_text("from-the-file\n")
+    monkeypatch.setenv("SOME_SECRET_FILE", str(secret_file))
+
+    assert (
+        env_secret("SOME_SECRET", development_default="dev", is_development=False)
+        == "from-the-file"
+    )
+
+
+def test_a_secret_has_no_default_outside_development(monkeypatch):
+    monkeypatch.delenv("SOME_SECRET", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="SOME_SECRET"):
+        env_secret("SOME_SECRET", development_default="dev", is_development=False)
+    assert env_secret("SOME_SECRET", development_default="dev", is_development=True) == "dev"
+
+
+def test_env_list_and_required_strings(monkeypatch):
+    monkeypatch.setenv("HOSTS", "a.example, b.example ,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+    monkeypatch.delenv("MISSING", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="MISSING"):
+        env_str("MISSING")
