@@ -167,7 +167,17 @@ class InstrumentSpec:
         self.session = session
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in InstrumentSpec.__slots__}
+        return {
+            "symbol": self.symbol,
+            "instrument_id": self.instrument_id,
+            "band_low": self.band_low,
+            "band_high": self.band_high,
+            "algorithm": self.algorithm,
+            "self_trade_prevention": self.self_trade_prevention,
+            "reference_price": self.reference_price,
+            "dynamic_band_pct": self.dynamic_band_pct,
+            "session": self.session,
+        }
 
     def __repr__(self) -> str:
         return f"InstrumentSpec({self.to_dict()!r})"
@@ -425,7 +435,9 @@ class Engine:
         self.shard = shard
         self.seq = seq
         self.books: dict[str, Book] = {}
-        self.seen: set[Any] = set()
+        # Every order id ever seen, as dict keys rather than a set: CPython stops tracking a dict
+        # that holds only atomic keys and values, so the collector never walks a million ids.
+        self.seen: dict[Any, None] = {}
         # Arrival counter for deterministic ordering of stops and GTD expiry; never emitted.
         self.tiebreak = 0
         # Heap of (expire_ns, tiebreak, symbol, order) for GTD orders; stale entries skipped.
@@ -518,7 +530,7 @@ class Engine:
         seen = self.seen
         if oid in seen:
             return  # a re-sent order (crash recovery): dropped on purpose, see docs/engine.md
-        seen.add(oid)
+        seen[oid] = None
         book = self.books.get(symbol)
         if book is None:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_NEW)
@@ -1010,24 +1022,27 @@ class Engine:
 
     def _rest(self, book: Book, o: Order, ts: int, out: list) -> None:
         """Put an order at the back of its price level."""
+        price = o.price
+        assert price is not None
         if o.side == BUY:
             bs = book.bids
-            key = o.price
+            key = price
         else:
             bs = book.asks
-            key = -o.price  # type: ignore[operator]
+            key = -price
         levels = bs.levels
-        lvl = levels.get(key)  # type: ignore[arg-type]
+        lvl = levels.get(key)
         if lvl is None:
-            lvl = Level(o.price)  # type: ignore[arg-type]
-            levels[key] = lvl  # type: ignore[index]
+            lvl = Level(price)
+            levels[key] = lvl
             insort(bs.keys, key)
         o.level = lvl
         book.orders[o.order_id] = o
         if o.hidden:
             hq = lvl.hidden_queue
             if hq is None:
-                hq = lvl.hidden_queue = deque()
+                hq = deque()
+                lvl.hidden_queue = hq
             hq.append(o)
             lvl.hidden_count += 1
             return
@@ -1059,21 +1074,21 @@ class Engine:
         bs = book.bids
         keys = bs.keys
         if keys:
-            lvl = bs.levels[keys[-1]]
-            if not lvl.count:
-                lvl = _best_displayed(bs)
-            if lvl is not None:
-                bid_px = lvl.price
-                bid_qty = lvl.qty
+            best: Level | None = bs.levels[keys[-1]]
+            if not best.count:  # type: ignore[union-attr]
+                best = _best_displayed(bs)
+            if best is not None:
+                bid_px = best.price
+                bid_qty = best.qty
         bs = book.asks
         keys = bs.keys
         if keys:
-            lvl = bs.levels[keys[-1]]
-            if not lvl.count:
-                lvl = _best_displayed(bs)
-            if lvl is not None:
-                ask_px = lvl.price
-                ask_qty = lvl.qty
+            best = bs.levels[keys[-1]]
+            if not best.count:  # type: ignore[union-attr]
+                best = _best_displayed(bs)
+            if best is not None:
+                ask_px = best.price
+                ask_qty = best.qty
         if (
             bid_px != book.top_bid_px
             or bid_qty != book.top_bid_qty
@@ -1214,7 +1229,7 @@ class Engine:
             return
         new_id = oid if new_oid is None else new_oid
         if new_id != oid:
-            self.seen.add(new_id)
+            self.seen[new_id] = None
         filled = o.qty - o.leaves
         if qty <= filled:
             leaves = o.leaves
@@ -1608,7 +1623,7 @@ class Engine:
         for expire_ns, tb, symbol, oid in snap["gtd"]:
             engine.gtd.append((expire_ns, tb, symbol, engine.books[symbol].orders[oid]))
         heapify(engine.gtd)
-        engine.seen = set(snap["seen"])
+        engine.seen = dict.fromkeys(snap["seen"])
         return engine
 
     def load_resting(self, cmd: tuple, leaves_qty: int | None = None) -> None:
@@ -1622,7 +1637,7 @@ class Engine:
             hidden, post_only, expire_ns, stp_mode,
         ) = cmd  # fmt: skip
         book = self.books[symbol]
-        self.seen.add(oid)
+        self.seen[oid] = None
         leaves = qty if leaves_qty is None else leaves_qty
         if leaves <= 0:
             return

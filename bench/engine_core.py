@@ -1,0 +1,239 @@
+"""Benchmark: the matching engine core against the shared reference book, same run, same events.
+
+    .venv/bin/python bench/engine_core.py [--events N] [--seed S]
+
+Generates the shared workload (10 symbols), feeds it to the reference book and to our core (the
+interpreted module and, when built with bench/build_engine.sh, the mypyc-compiled one), checks
+that the core reproduces the reference checksums, prints a table and writes
+bench/results/engine_core.json. Throughput is a plain loop over all events; latency is a second
+pass timing every event with perf_counter_ns, done the same way for every row.
+
+The core runs as in real use: it emits every event (accepted, trades, canceled, book deltas,
+top of book). Workload mapping: LIMIT and CROSS are GTC limit orders, MARKET is an IOC market
+order, CANCEL of an unknown or filled id gives a `rejected unknown_order` event. No accounts and
+no reference prices in the workload: price bands and self-trade prevention are off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_BENCH = Path(
+    os.environ.get("BROKERAGE_SHARED_BENCH") or Path(__file__).resolve().parents[2] / "shared/bench"
+)
+RESULTS = REPO / "bench" / "results" / "engine_core.json"
+# The reference checksums for seed 42, 1,000,000 events, 10 symbols (reference_book.py).
+EXPECTED_1M_SEED42 = {"filled": 8812231, "cancels": 111860, "resting": 112672}
+
+sys.path.insert(0, str(SHARED_BENCH))
+sys.path.insert(0, str(REPO))
+
+from reference_book import ReferenceAdapter  # noqa: E402
+from reference_book import run as run_reference  # noqa: E402
+from workload import CANCEL, CROSS, LIMIT, generate  # noqa: E402
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+def load_core_modules() -> list[tuple[str, ModuleType]]:
+    """The interpreted core (always) and the mypyc-compiled one (when built)."""
+    source = REPO / "apps" / "matching" / "engine" / "core.py"
+    spec = importlib.util.spec_from_file_location("engine_core_interpreted", source)
+    assert spec is not None and spec.loader is not None
+    interpreted = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = interpreted
+    spec.loader.exec_module(interpreted)
+    modules = [("core (interpreted)", interpreted)]
+    import apps.matching.engine.core as installed
+
+    if not str(installed.__file__).endswith(".py"):
+        modules.append(("core (mypyc)", installed))
+    return modules
+
+
+def new_engine(core: ModuleType, symbols: list[str]) -> Any:
+    engine = core.Engine(shard=0)
+    for sym in symbols:
+        engine.register(core.InstrumentSpec(sym, self_trade_prevention=False))
+    return engine
+
+
+def core_commands(events: list[tuple]) -> list[tuple]:
+    """The workload as engine command tuples (the shape the matcher gets from the stream)."""
+    sides = ("buy", "sell")
+    cmds = []
+    append = cmds.append
+    for ts, (kind, sym, oid, side, price, qty) in enumerate(events):
+        if kind in (LIMIT, CROSS):
+            append(("new", ts, sym, oid, None, sides[side], "limit", "gtc", qty, price,
+                    None, 0, False, False, None, None))  # fmt: skip
+        elif kind == CANCEL:
+            append(("cancel", ts, sym, oid, None))
+        else:
+            append(("new", ts, sym, oid, None, sides[side], "market", "ioc", qty, None,
+                    None, 0, False, False, None, None))  # fmt: skip
+    return cmds
+
+
+def run_core_throughput(core: ModuleType, symbols: list[str], cmds: list[tuple]) -> dict:
+    engine = new_engine(core, symbols)
+    process = engine.process
+    emitted = 0
+    start = time.perf_counter()
+    for cmd in cmds:
+        emitted += len(process(cmd))
+    elapsed = time.perf_counter() - start
+    return {"events_per_s": len(cmds) / elapsed, "emitted": emitted}
+
+
+def run_core_latency(core: ModuleType, symbols: list[str], cmds: list[tuple]) -> dict:
+    """Time every event; add up the checksums outside the timed region."""
+    engine = new_engine(core, symbols)
+    process = engine.process
+    clock = time.perf_counter_ns
+    samples = [0] * len(cmds)
+    filled = cancels = 0
+    for i, cmd in enumerate(cmds):
+        t0 = clock()
+        out = process(cmd)
+        samples[i] = clock() - t0
+        for ev in out:
+            kind = ev[0]
+            if kind == "trade":
+                filled += ev[5]
+            elif kind == "canceled" and ev[6] == "user":
+                cancels += 1
+    return {
+        "samples": samples,
+        "filled": filled,
+        "cancels": cancels,
+        "resting": engine.resting_count(),
+    }
+
+
+def run_reference_latency(events: list[tuple]) -> list[int]:
+    symbols = sorted({e[1] for e in events})
+    book = ReferenceAdapter(symbols)
+    clock = time.perf_counter_ns
+    samples = [0] * len(events)
+    for i, (kind, sym, oid, side, price, qty) in enumerate(events):
+        if kind == LIMIT:
+            t0 = clock()
+            book.limit(sym, oid, side, price, qty)
+        elif kind == CANCEL:
+            t0 = clock()
+            book.cancel(sym, oid)
+        elif kind == CROSS:
+            t0 = clock()
+            book.cross(sym, oid, side, price, qty)
+        else:
+            t0 = clock()
+            book.market(sym, oid, side, qty)
+        samples[i] = clock() - t0
+    return samples
+
+
+def percentiles(samples: list[int]) -> tuple[float, float, float]:
+    s = sorted(samples)
+    n = len(s)
+
+    def at(q: float) -> float:
+        return s[min(n - 1, int(q * n))] / 1000.0
+
+    return at(0.50), at(0.99), at(0.999)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--symbols", type=int, default=10)
+    args = ap.parse_args()
+
+    events = generate(args.events, args.symbols, args.seed)
+    symbols = sorted({e[1] for e in events})
+    cmds = core_commands(events)
+    gc.collect()
+    gc.freeze()  # the workload lists are read-only: keep the collector off them for every row
+    mach = machine()
+    rows: list[dict[str, Any]] = []
+    ok = True
+
+    ref = run_reference(ReferenceAdapter, events)
+    ref_lat = percentiles(run_reference_latency(events))
+    rows.append(_row("reference (sortedcontainers book)", ref["events_per_s"], ref_lat, mach))
+    expected = {k: ref[k] for k in ("filled", "cancels", "resting")}
+    print(f"reference checksums: {expected}")
+    if (args.events, args.seed, args.symbols) == (1_000_000, 42, 10) and (
+        expected != EXPECTED_1M_SEED42
+    ):
+        print(f"  reference differs from the published checksums {EXPECTED_1M_SEED42}")
+        ok = False
+
+    for name, core in load_core_modules():
+        thr = run_core_throughput(core, symbols, cmds)
+        lat = run_core_latency(core, symbols, cmds)
+        got = {k: lat[k] for k in ("filled", "cancels", "resting")}
+        match = got == expected
+        ok = ok and match
+        print(
+            f"{name} checksums: {got} {'OK' if match else 'MISMATCH'};"
+            f" {thr['emitted']:,} events emitted"
+        )
+        row = _row(name, thr["events_per_s"], percentiles(lat["samples"]), mach)
+        row["events_emitted"] = thr["emitted"]
+        row["checksums_ok"] = match
+        rows.append(row)
+
+    ref_rate = rows[0]["events_per_s"]
+    print()
+    print(f"{'name':36} {'events/s':>12} {'x ref':>6} {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9}")
+    for r in rows:
+        print(
+            f"{r['name']:36} {r['events_per_s']:>12,.0f} {r['events_per_s'] / ref_rate:>6.2f}"
+            f" {r['p50_us']:>8.2f} {r['p99_us']:>8.2f} {r['p999_us']:>9.2f}"
+        )
+    print(f"machine: {mach}; {args.events:,} events, {args.symbols} symbols, seed {args.seed}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+    return 0 if ok else 1
+
+
+def _row(name: str, rate: float, lat: tuple[float, float, float], mach: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "events_per_s": round(rate),
+        "p50_us": round(lat[0], 2),
+        "p99_us": round(lat[1], 2),
+        "p999_us": round(lat[2], 2),
+        "machine": mach,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
