@@ -144,3 +144,89 @@ def securities_transfer_in(
             position.average_cost = cost_basis
         position.save(update_fields=["average_cost", "updated_at"])
     return journal
+
+
+def _lock_cash_balances(accounts: list[Account], currency: str) -> dict:
+    """SELECT FOR UPDATE the cash balance rows of ``accounts`` in primary-key order (a fixed
+    order, so two transfers between the same accounts in opposite directions cannot deadlock)."""
+    for account in accounts:
+        CashBalance.objects.get_or_create(account=account, currency=currency)
+    balances = CashBalance.objects.select_for_update().filter(
+        account__in=accounts, currency=currency
+    )
+    return {balance.account_id: balance for balance in balances.order_by("pk")}
+
+
+def _check_available_cash(balance: CashBalance, amount: Decimal) -> None:
+    available = balance.settled - balance.reserved
+    if amount > available:
+        raise ValidationFailed(
+            "insufficient_cash",
+            f"Only {available} {balance.currency} of settled cash is available.",
+            field="amount",
+        )
+
+
+@transaction.atomic
+def cash_withdrawal(
+    *, account: Account, amount: Decimal, reference: str, currency: str = "USD"
+) -> Journal:
+    """Cash leaving to the bank rail, out of settled cash not reserved for open orders.
+
+    Takes a SELECT FOR UPDATE lock on the account's cash balance row, so two withdrawals (or a
+    withdrawal and an order reservation that also locks it) cannot both spend the same cash.
+    A reference already booked returns its journal unchanged.
+    """
+    if amount <= 0:
+        raise ValidationFailed("invalid_amount", "A withdrawal must be positive.", field="amount")
+    booked = Journal.objects.filter(reference=reference).first()
+    if booked is not None:
+        return booked
+    balance = _lock_cash_balances([account], currency)[account.pk]
+    _check_available_cash(balance, amount)
+    journal, _ = ledger_post(
+        kind=JournalKind.WITHDRAWAL,
+        reference=reference,
+        description=f"Withdrawal from {account.number}",
+        legs=[
+            Leg(client_ledger_account(account, K.CLIENT_CASH), currency, -amount),
+            Leg(firm_ledger_account(K.BANK), currency, amount),
+        ],
+    )
+    return journal
+
+
+@transaction.atomic
+def cash_journal(
+    *,
+    from_account: Account,
+    to_account: Account,
+    amount: Decimal,
+    reference: str,
+    currency: str = "USD",
+    description: str = "",
+) -> Journal:
+    """Settled cash from one client account to another (a JNLC), out of cash not reserved.
+
+    Locks both cash balance rows in primary-key order (see ``_lock_cash_balances``).
+    A reference already booked returns its journal unchanged.
+    """
+    if amount <= 0:
+        raise ValidationFailed("invalid_amount", "A journal must be positive.", field="amount")
+    if from_account.pk == to_account.pk:
+        raise ValidationFailed("same_account", "A journal needs two different accounts.")
+    booked = Journal.objects.filter(reference=reference).first()
+    if booked is not None:
+        return booked
+    balances = _lock_cash_balances([from_account, to_account], currency)
+    _check_available_cash(balances[from_account.pk], amount)
+    journal, _ = ledger_post(
+        kind=JournalKind.JOURNAL,
+        reference=reference,
+        description=description or f"Journal {from_account.number} -> {to_account.number}",
+        legs=[
+            Leg(client_ledger_account(from_account, K.CLIENT_CASH), currency, -amount),
+            Leg(client_ledger_account(to_account, K.CLIENT_CASH), currency, amount),
+        ],
+    )
+    return journal
