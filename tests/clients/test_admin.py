@@ -5,11 +5,14 @@ from decimal import Decimal
 
 import pytest
 from django import test as django_test
+from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.test import RequestFactory
 from django.urls import reverse
 from guardian.shortcuts import assign_perm, get_perms
 
 from apps.clients.choices import Role
+from apps.clients.models import Account, Client
 from apps.clients.roles import roles_sync
 from tests.clients.factories import AccountFactory, ClientFactory, RiskLimitFactory, UserFactory
 from tests.web.conftest import sign_in_verified
@@ -212,3 +215,30 @@ def test_account_autocomplete_offers_only_visible_accounts(otp_client, staff, tw
 
     assert response.status_code == 200
     assert [result["text"] for result in response.json()["results"]] == [ada.number]
+
+
+def test_view_permission_answers_per_model_and_per_object(staff, two_clients):
+    ada, grace = two_clients
+    officer = staff()
+    assign_perm("clients.view_client", officer, ada.client)
+    request = RequestFactory().get("/admin/")
+    request.user = officer
+    client_admin = admin.site._registry[Client]
+    account_admin = admin.site._registry[Account]
+
+    assert client_admin.has_view_permission(request) is True
+    assert client_admin.has_view_permission(request, ada.client) is True
+    assert client_admin.has_view_permission(request, grace.client) is False
+    assert account_admin.has_view_permission(request) is False
+
+
+def test_history_of_a_client_the_officer_may_not_see_is_refused(otp_client, staff, two_clients):
+    ada, grace = two_clients
+    officer = staff()
+    assign_perm("clients.view_client", officer, ada.client)
+    portal = otp_client(officer)
+
+    mine = portal.get(reverse("admin:clients_client_history", args=[ada.client.pk]))
+    theirs = portal.get(reverse("admin:clients_client_history", args=[grace.client.pk]))
+
+    assert (mine.status_code, theirs.status_code) == (200, 403)
