@@ -24,6 +24,7 @@ from apps.clients.choices import AccountType, AssetClass, ClientType, KycStatus,
 from apps.clients.models import Account, Client, ClientUser, Partner
 from apps.clients.roles import roles_sync
 from apps.clients.services import account_open, partner_create
+from apps.instruments.calendar import DEFAULT_SETTLEMENT_DAYS
 from apps.instruments.choices import DayCount, ExerciseStyle, OptionType, SessionPhase
 from apps.instruments.models import Holiday, Instrument, SettlementCycle, TradingSession, Venue
 from apps.positions.services import cash_deposit, securities_transfer_in
@@ -102,14 +103,6 @@ NYSE_HOLIDAYS = [
     (dt.date(2027, 11, 25), "Thanksgiving Day", None),
     (dt.date(2027, 12, 24), "Christmas Day (observed)", None),
 ]
-SETTLEMENT_DAYS = {
-    AssetClass.EQUITY: 1,
-    AssetClass.ETF: 1,
-    AssetClass.OPTION: 1,
-    AssetClass.BOND: 1,
-    AssetClass.FUTURE: 0,
-    AssetClass.CRYPTO: 0,
-}
 
 # symbol, name, venue, reference price (demo starting prices of the simulated market)
 EQUITIES = [
@@ -153,7 +146,7 @@ def _venues() -> dict[str, Venue]:
                 Holiday.objects.update_or_create(
                     venue=venue, date=date, defaults={"name": name_, "early_close": early}
                 )
-    for asset_class, days in SETTLEMENT_DAYS.items():
+    for asset_class, days in DEFAULT_SETTLEMENT_DAYS.items():
         SettlementCycle.objects.update_or_create(asset_class=asset_class, defaults={"days": days})
     return venues
 

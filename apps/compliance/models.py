@@ -36,3 +36,19 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         when = f"{self.occurred_at:%Y-%m-%d %H:%M:%S.%f}"
         return f"{when} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+
+class RestrictedInstrument(models.Model):
+    """The firm's restricted list: instruments nobody may trade while the entry is active (inside
+    information, a pending deal), or only some clients when ``client`` is set."""
+
+    instrument = models.ForeignKey("instruments.Instrument", on_delete=models.CASCADE, related_name="restrictions")
+    client = models.ForeignKey(
+        "clients.Client", null=True, blank=True, on_delete=models.CASCADE, help_text="Blank: everyone"
+    )
+    reason = models.CharField(max_length=300)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.instrument} restricted: {self.reason}"

@@ -198,3 +198,15 @@ class Execution(models.Model):
     @property
     def notional(self) -> Decimal:
         return self.price * self.quantity * self.instrument.multiplier
+
+
+class ShardProgress(models.Model):
+    """The last engine sequence the applier committed per shard: re-applying a batch after a crash
+    skips everything at or below it, so nothing is counted twice."""
+
+    shard = models.PositiveSmallIntegerField(primary_key=True)
+    last_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"shard {self.shard} at {self.last_seq}"

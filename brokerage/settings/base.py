@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.positions",
     "apps.matching",
     "apps.compliance",
+    "apps.risk",
     "apps.web",
 ]
 

@@ -1,0 +1,551 @@
+"""The applier: commits the matcher's events to PostgreSQL, one transaction per batch.
+
+For every batch: order states, executions for both sides, positions (quantity, average cost,
+realized P&L), ledger journals for cash, securities and fees, reservation releases and an audit
+event per state change. The shard's last applied sequence is stored in the same transaction, so a
+batch re-applied after a crash changes nothing. Order updates are returned to the caller, which
+publishes them only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from apps.clients.models import Account
+from apps.compliance.models import AuditEvent
+from apps.instruments.calendar import settle_date
+from apps.instruments.models import Instrument
+from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
+from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
+from apps.orders.fees import execution_fees
+from apps.orders.models import Execution, Order, ShardProgress
+from apps.orders.services import release_reservation
+from apps.positions.choices import JournalKind, LedgerAccountKind
+from apps.positions.models import LedgerAccount, Position
+from apps.positions.services import Leg, client_ledger_account, firm_ledger_account, ledger_post
+
+logger = logging.getLogger(__name__)
+K = LedgerAccountKind
+ORDER_EVENTS = frozenset(
+    {"accepted", "rejected", "trade", "canceled", "replaced", "triggered", "expired"}
+)
+APPLIER_LABEL = "applier"
+
+
+@dataclass(slots=True)
+class OrderUpdate:
+    """What a client is told after the commit (the trade-updates stream, the web desk)."""
+
+    account_id: str
+    order_id: str
+    event: str
+    at: dt.datetime
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    position_qty: Decimal | None = None
+    execution_id: str | None = None
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "type": "order.update",
+            "event": self.event,
+            "order_id": self.order_id,
+            "price": None if self.price is None else str(self.price),
+            "qty": None if self.qty is None else str(self.qty),
+            "position_qty": None if self.position_qty is None else str(self.position_qty),
+            "execution_id": self.execution_id,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(slots=True)
+class TradePrint:
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    at: dt.datetime
+    seq: int
+    aggressor_side: str | None
+
+
+@dataclass(slots=True)
+class AppliedBatch:
+    shard: int
+    first_seq: int = 0
+    last_seq: int = 0
+    applied: int = 0
+    executions: int = 0
+    updates: list[OrderUpdate] = field(default_factory=list)
+    trades: list[TradePrint] = field(default_factory=list)
+
+
+class _Context:
+    """Caches of one batch: the locked orders, instruments, positions and ledger accounts."""
+
+    def __init__(self, shard: int, orders: dict[str, Order]) -> None:
+        self.shard = shard
+        self.orders = orders
+        self.dirty: set[str] = set()
+        self.instruments: dict[str, Instrument] = {}
+        self.ledgers: dict[tuple[Any, str], LedgerAccount] = {}
+        self.audits: list[AuditEvent] = []
+        self.batch = AppliedBatch(shard=shard)
+
+    def order(self, order_id: Any) -> Order | None:
+        return self.orders.get(str(order_id)) if order_id is not None else None
+
+    def ledger(self, account: Account | None, kind: str) -> LedgerAccount:
+        key = (account.pk if account else None, kind)
+        ledger = self.ledgers.get(key)
+        if ledger is None:
+            ledger = client_ledger_account(account, kind) if account else firm_ledger_account(kind)
+            self.ledgers[key] = ledger
+        return ledger
+
+    def audit(self, order: Order, action: str, at: dt.datetime, **changes: Any) -> None:
+        self.audits.append(
+            AuditEvent(
+                actor_label=APPLIER_LABEL,
+                action=action,
+                object_type="orders.order",
+                object_id=str(order.pk),
+                account_id=order.account_id,
+                changes={"engine_time": at.isoformat()}
+                | {k: (str(v) if isinstance(v, Decimal) else v) for k, v in changes.items()},
+            )
+        )
+        self.dirty.add(str(order.pk))
+
+
+def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
+    """Apply a batch of engine events (in sequence order) in one transaction."""
+    with transaction.atomic():
+        progress, _ = ShardProgress.objects.select_for_update().get_or_create(shard=shard)
+        fresh = [e for e in events if e[1] > progress.last_seq]
+        if not fresh:
+            return AppliedBatch(shard=shard, last_seq=progress.last_seq)
+        ctx = _Context(shard, _lock_orders(fresh))
+        for event in fresh:
+            handler = _HANDLERS.get(event[0])
+            if handler is not None:
+                handler(ctx, event)
+        changed = [ctx.orders[oid] for oid in sorted(ctx.dirty)]
+        for order in changed:
+            order.save()
+        AuditEvent.objects.bulk_create(ctx.audits)
+        progress.last_seq = fresh[-1][1]
+        progress.save(update_fields=["last_seq", "updated_at"])
+        ctx.batch.first_seq = fresh[0][1]
+        ctx.batch.last_seq = progress.last_seq
+        ctx.batch.applied = len(fresh)
+    return ctx.batch
+
+
+def _lock_orders(events: list[tuple]) -> dict[str, Order]:
+    """Every order the batch touches, locked in primary-key order (a fixed order: no deadlock
+    with the order service, which locks single orders)."""
+    ids: set[str] = set()
+    for event in events:
+        kind = event[0]
+        if kind == "trade":
+            ids.add(str(event[7]))
+            ids.add(str(event[10]))
+        elif kind == "replaced":
+            ids.add(str(event[4]))
+            ids.add(str(event[5]))
+        elif kind in ORDER_EVENTS:
+            ids.add(str(event[4]))
+    orders = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("instrument", "instrument__venue", "account", "account__client")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    by_id = {str(o.pk): o for o in orders}
+    # A replace rejected by the engine names the old order; its replacement must be found too.
+    missing_replacements = [o for o in by_id.values() if o.status == OrderStatus.PENDING_REPLACE]
+    if missing_replacements:
+        for new in (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("instrument", "account")
+            .filter(replaces__in=missing_replacements, status=OrderStatus.PENDING_NEW)
+            .order_by("pk")
+        ):
+            by_id.setdefault(str(new.pk), new)
+    return by_id
+
+
+def _update(ctx: _Context, order: Order, event: str, at: dt.datetime, **fields: Any) -> None:
+    ctx.batch.updates.append(
+        OrderUpdate(
+            account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
+        )
+    )
+
+
+def _set_status(order: Order, status: str) -> None:
+    if order.status != status:
+        order.transition_to(status)
+
+
+def _live_status(order: Order) -> str:
+    return OrderStatus.PARTIALLY_FILLED if order.filled_quantity > 0 else OrderStatus.NEW
+
+
+def _on_accepted(ctx: _Context, event: tuple) -> None:
+    order = ctx.order(event[4])
+    if order is None or order.status != OrderStatus.PENDING_NEW:
+        return
+    at = ns_to_datetime(event[2])
+    _set_status(order, OrderStatus.NEW)
+    order.accepted_at = at
+    order.engine_sequence = event[1]
+    ctx.audit(order, "order.accepted", at, seq=event[1])
+    _update(ctx, order, "new", at)
+
+
+def _on_rejected(ctx: _Context, event: tuple) -> None:
+    _, seq, ts_ns, _symbol, order_id, _account, reason, request = event
+    order = ctx.order(order_id)
+    if order is None:
+        return
+    at = ns_to_datetime(ts_ns)
+    if request == "new" and order.status in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL):
+        order.status = OrderStatus.REJECTED  # the engine's word is final, from either state
+        order.reject_reason = reason
+        order.reject_message = f"Rejected by the matching engine: {reason.replace('_', ' ')}."
+        order.rejected_at = at
+        release_reservation(order)
+        ctx.audit(order, "order.rejected", at, reason=reason, seq=seq)
+        _update(ctx, order, "rejected", at)
+    elif request == "cancel" and order.status == OrderStatus.PENDING_CANCEL:
+        order.status = _live_status(order)
+        ctx.audit(order, "order.cancel_rejected", at, reason=reason, seq=seq)
+        _update(ctx, order, "order_cancel_rejected", at)
+    elif request == "replace":
+        replacement = next(
+            (
+                o
+                for o in ctx.orders.values()
+                if o.replaces_id == order.pk and o.status == OrderStatus.PENDING_NEW
+            ),
+            None,
+        )
+        if replacement is not None:
+            replacement.status = OrderStatus.REJECTED
+            replacement.reject_reason = reason
+            replacement.reject_message = (
+                f"Replace rejected by the matching engine: {reason.replace('_', ' ')}."
+            )
+            replacement.rejected_at = at
+            release_reservation(replacement)
+            ctx.audit(replacement, "order.rejected", at, reason=reason, seq=seq)
+            _update(ctx, replacement, "rejected", at)
+        if order.status == OrderStatus.PENDING_REPLACE:
+            order.status = _live_status(order)
+            ctx.audit(order, "order.replace_rejected", at, reason=reason, seq=seq)
+            _update(ctx, order, "order_replace_rejected", at)
+
+
+def _on_trade(ctx: _Context, event: tuple) -> None:
+    (
+        _,
+        seq,
+        ts_ns,
+        _symbol,
+        price_ticks,
+        qty_lots,
+        aggressor,
+        taker_id,
+        _ta,
+        _tl,
+        maker_id,
+        _ma,
+        _ml,
+    ) = event
+    taker, maker = ctx.order(taker_id), ctx.order(maker_id)
+    if taker is None or maker is None:
+        logger.error(
+            "trade %s names an order the database does not have: %s / %s", seq, taker_id, maker_id
+        )
+        return
+    instrument = taker.instrument
+    price = price_from_ticks(instrument, price_ticks)
+    qty = quantity_from_lots(instrument, qty_lots)
+    at = ns_to_datetime(ts_ns)
+    settles = settle_date(instrument, at.date())
+    in_auction = aggressor is None
+    fills = []
+    for order, liquidity in ((taker, Liquidity.TAKER), (maker, Liquidity.MAKER)):
+        if in_auction:
+            liquidity = Liquidity.AUCTION
+        fills.append(_fill(ctx, order, liquidity, seq, at, price, qty, settles))
+    _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at)
+    ctx.batch.trades.append(TradePrint(instrument.symbol, price, qty, at, seq, aggressor))
+
+
+def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, Execution, Any]:
+    instrument = order.instrument
+    notional = price * qty * instrument.multiplier
+    fees = execution_fees(
+        client_type=order.account.client.client_type,
+        asset_class=instrument.asset_class,
+        side=order.side,
+        quantity=qty,
+        notional=notional,
+    )
+    execution, created = Execution.objects.get_or_create(
+        shard=ctx.shard,
+        engine_sequence=seq,
+        order=order,
+        defaults={
+            "account_id": order.account_id,
+            "instrument": instrument,
+            "side": order.side,
+            "price": price,
+            "quantity": qty,
+            "liquidity": liquidity,
+            "commission": fees.commission,
+            "regulatory_fees": fees.regulatory,
+            "executed_at": at,
+            "settle_date": settles,
+        },
+    )
+    leaves_before = order.quantity - order.filled_quantity
+    previous_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
+    order.filled_quantity += qty
+    order.average_fill_price = (previous_value + price * qty) / order.filled_quantity
+    if order.filled_quantity >= order.quantity:
+        _set_status(order, OrderStatus.FILLED)
+        order.filled_at = at
+        release_reservation(order)
+        event = "fill"
+    else:
+        if order.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
+            _set_status(order, OrderStatus.PARTIALLY_FILLED)
+        # Keep the reservation in proportion to what is still open.
+        leaves_after = order.quantity - order.filled_quantity
+        keep = order.reserved_amount * leaves_after / leaves_before if leaves_before else Decimal(0)
+        release_reservation(order, order.reserved_amount - keep)
+        event = "partial_fill"
+    position_qty = _move_position(order, price, qty)
+    ctx.audit(order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status)
+    _update(
+        ctx,
+        order,
+        event,
+        at,
+        price=price,
+        qty=qty,
+        position_qty=position_qty,
+        execution_id=str(execution.pk),
+    )
+    if created:
+        ctx.batch.executions += 1
+    return order, execution, fees
+
+
+def _move_position(order: Order, price: Decimal, qty: Decimal) -> Decimal:
+    """Average cost and realized P&L of the position after this fill (its quantity moves with the
+    ledger posting). Returns the quantity the position will have."""
+    position, _ = Position.objects.select_for_update().get_or_create(
+        account_id=order.account_id, instrument=order.instrument
+    )
+    held = position.quantity
+    signed = qty if order.side == Side.BUY else -qty
+    after = held + signed
+    multiplier = order.instrument.multiplier
+    if held == 0 or (held > 0) == (signed > 0):
+        position.average_cost = (abs(held) * position.average_cost + qty * price) / abs(after)
+    else:
+        closed = min(qty, abs(held))
+        direction = 1 if held > 0 else -1
+        position.realized_pnl += closed * (price - position.average_cost) * direction * multiplier
+        if after == 0:
+            position.average_cost = Decimal(0)
+        elif (after > 0) != (held > 0):
+            position.average_cost = price  # the fill flipped the position: the rest is new
+    position.save(update_fields=["average_cost", "realized_pnl", "updated_at"])
+    return after
+
+
+def _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at) -> None:
+    """One balanced journal for the trade: securities and cash between buyer and seller, fees to
+    the firm's revenue and to the regulators' payable."""
+    notional = price * qty * instrument.multiplier
+    cash_kind = K.CLIENT_CASH if settles <= at.date() else K.CLIENT_CASH_UNSETTLED
+    currency = instrument.currency
+    legs: list[Leg] = []
+    commissions = regulatory = Decimal(0)
+    for order, _execution, fees in fills:
+        account = order.account
+        sign = 1 if order.side == Side.BUY else -1
+        legs.append(Leg(ctx.ledger(account, K.CLIENT_SECURITIES), instrument.symbol, qty * sign))
+        cash = -notional * sign - fees.total
+        if cash:
+            legs.append(Leg(ctx.ledger(account, cash_kind), currency, cash))
+        commissions += fees.commission
+        regulatory += fees.regulatory
+    if commissions:
+        legs.append(Leg(ctx.ledger(None, K.FIRM_COMMISSIONS), currency, commissions))
+    if regulatory:
+        legs.append(Leg(ctx.ledger(None, K.REGULATORY_FEES_PAYABLE), currency, regulatory))
+    ledger_post(
+        kind=JournalKind.TRADE,
+        reference=f"trade:{ctx.shard}:{seq}",
+        description=f"{qty.normalize()} {instrument.symbol} @ {price.normalize()}",
+        legs=legs,
+    )
+
+
+def _on_canceled(ctx: _Context, event: tuple) -> None:
+    _, seq, ts_ns, _symbol, order_id, _account, reason, canceled_lots, leaves_lots = event
+    order = ctx.order(order_id)
+    if order is None or order.status in FINAL_STATUSES:
+        return
+    at = ns_to_datetime(ts_ns)
+    instrument = order.instrument
+    if leaves_lots:
+        # Self-trade "decrement": the order stays live, smaller by what was canceled.
+        canceled = quantity_from_lots(instrument, canceled_lots)
+        leaves_before = order.quantity - order.filled_quantity
+        order.quantity -= canceled
+        keep = order.reserved_amount * (leaves_before - canceled) / leaves_before
+        release_reservation(order, order.reserved_amount - keep)
+        ctx.audit(order, "order.decremented", at, seq=seq, reason=reason, canceled_qty=canceled)
+        _update(ctx, order, "replaced", at, qty=order.quantity)
+        return
+    order.status = OrderStatus.CANCELED  # the engine's word is final from any live state
+    order.canceled_at = at
+    release_reservation(order)
+    ctx.audit(order, "order.canceled", at, seq=seq, reason=reason)
+    _update(ctx, order, "canceled", at)
+
+
+def _on_expired(ctx: _Context, event: tuple) -> None:
+    _, seq, ts_ns, _symbol, order_id, _account, reason, _lots = event
+    order = ctx.order(order_id)
+    if order is None or order.status in FINAL_STATUSES:
+        return
+    at = ns_to_datetime(ts_ns)
+    order.status = OrderStatus.EXPIRED
+    order.expired_at = at
+    release_reservation(order)
+    ctx.audit(order, "order.expired", at, seq=seq, reason=reason)
+    _update(ctx, order, "expired", at)
+
+
+def _on_replaced(ctx: _Context, event: tuple) -> None:
+    _, seq, ts_ns, _symbol, old_id, new_id, _account, _price, _qty, _leaves, priority_kept = event
+    old, new = ctx.order(old_id), ctx.order(new_id)
+    if old is None or new is None or old.status in FINAL_STATUSES:
+        return
+    at = ns_to_datetime(ts_ns)
+    old.status = OrderStatus.REPLACED
+    old.replaced_at = at
+    release_reservation(old)
+    new.filled_quantity = old.filled_quantity
+    new.average_fill_price = old.average_fill_price
+    new.status = _live_status(new)
+    new.accepted_at = at
+    new.engine_sequence = old.engine_sequence if priority_kept else seq
+    ctx.audit(
+        old, "order.replaced", at, seq=seq, replaced_by=str(new.pk), priority_kept=priority_kept
+    )
+    ctx.audit(new, "order.accepted", at, seq=seq, replaces=str(old.pk))
+    _update(ctx, old, "replaced", at)
+    _update(ctx, new, "new", at)
+
+
+def _on_triggered(ctx: _Context, event: tuple) -> None:
+    order = ctx.order(event[4])
+    if order is not None:
+        at = ns_to_datetime(event[2])
+        ctx.audit(order, "order.triggered", at, seq=event[1], last_price_ticks=event[7])
+
+
+_HANDLERS = {
+    "accepted": _on_accepted,
+    "rejected": _on_rejected,
+    "trade": _on_trade,
+    "canceled": _on_canceled,
+    "replaced": _on_replaced,
+    "triggered": _on_triggered,
+    "expired": _on_expired,
+}
+
+
+# --- the process -------------------------------------------------------------------------------
+
+APPLIER_GROUP = "applier"
+
+
+def publish_batch(batch: AppliedBatch) -> None:
+    """Tell clients what the batch committed: per-account order updates over the channel layer.
+    Called after the commit; a lost publish loses a notification, never a record."""
+    if not batch.updates:
+        return
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for update in batch.updates:
+            await layer.group_send(f"orders.{update.account_id}", update.as_message())
+
+    async_to_sync(send_all)()
+
+
+def run_applier(
+    shard: int, *, consumer: str = "applier-1", block_ms: int = 1000, count: int = 500, stop=None
+) -> None:
+    """Consume the shard's output stream with a consumer group: first anything delivered but not
+    acknowledged before a crash, then new entries; apply, acknowledge, publish."""
+    import redis
+
+    from apps.matching.transport import decode_output_entry, output_stream, redis_client
+
+    client = redis_client()
+    stream = output_stream(shard)
+    try:
+        client.xgroup_create(stream, APPLIER_GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+    backlog = True
+    while stop is None or not stop.is_set():
+        reply = client.xreadgroup(
+            APPLIER_GROUP,
+            consumer,
+            {stream: "0" if backlog else ">"},
+            count=count,
+            block=None if backlog else block_ms,
+        )
+        entries = reply[0][1] if reply else []
+        if backlog and not entries:
+            backlog = False
+            continue
+        if not entries:
+            continue
+        events = [event for _entry_id, fields in entries for event in decode_output_entry(fields)]
+        order_events = [e for e in events if e[0] in ORDER_EVENTS]
+        batch = apply_events(shard, order_events) if order_events else AppliedBatch(shard=shard)
+        client.xack(stream, APPLIER_GROUP, *[entry_id for entry_id, _ in entries])
+        publish_batch(batch)
+        if batch.applied:
+            logger.info(
+                "applied seq %s..%s: %s events, %s executions",
+                batch.first_seq,
+                batch.last_seq,
+                batch.applied,
+                batch.executions,
+            )

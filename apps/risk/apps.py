@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class RiskConfig(AppConfig):
+    name = "apps.risk"

@@ -1,0 +1,295 @@
+"""Pre-trade risk in the spirit of SEC Rule 15c3-5: every order passes here before it can reach
+the matcher. Hard breaches raise ``OrderRejected`` with a stable code; a soft breach returns a hold
+reason, and the order waits in ``held`` for a risk manager.
+
+Should be called while holding a SELECT FOR UPDATE lock on the account's cash balance row, so two
+orders of one account can never both spend the same buying power.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import redis
+from django.conf import settings
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from apps.clients.choices import AccountType, AssetClass
+from apps.clients.models import Account
+from apps.common.errors import DomainError
+from apps.instruments.models import Instrument
+from apps.orders.choices import OPEN_STATUSES, OrderType, Side
+from apps.orders.models import Order
+from apps.positions.models import CashBalance, Position
+from apps.risk.models import KillSwitch, Locate
+
+# Market orders and stops are priced for buying power at the reference price plus this cushion.
+MARKET_ORDER_CUSHION = Decimal("0.05")
+# A limit price this far (percent) from the reference price, yet inside the band, is held.
+PRICE_COLLAR_PERCENT = Decimal(5)
+REG_T_INITIAL = Decimal("0.50")
+SHORT_OPTION_UNDERLYING_RATE = Decimal("0.20")
+
+
+class OrderRejected(DomainError):
+    """The order was refused; ``order`` is the rejected order as recorded, when there is one."""
+
+    http_status = 403
+
+    def __init__(
+        self, code: str, message: str, *, order: Order | None = None, field: str | None = None
+    ):
+        super().__init__(code, message, field=field)
+        self.order = order
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDecision:
+    reservation: Decimal
+    hold_code: str = ""
+    hold_message: str = ""
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_kill_switches(account: Account) -> None:
+    engaged = KillSwitch.objects.filter(active=True).filter(
+        Q(scope="firm")
+        | Q(scope="client", client_id=account.client_id)
+        | Q(scope="account", account=account)
+    )
+    switch = engaged.order_by("scope").first()
+    if switch is not None:
+        raise OrderRejected(
+            "kill_switch_active",
+            f"Trading is stopped ({switch.get_scope_display()}): {switch.reason}",
+        )
+
+
+def check_order_rate(account: Account) -> None:
+    """Per-account orders per second, counted in Redis so every web worker shares the count."""
+    limit = account.risk_limit.max_orders_per_second if hasattr(account, "risk_limit") else None
+    if not limit:
+        return
+    second = int(timezone.now().timestamp())
+    key = f"{settings.ENGINE_STREAM_PREFIX}:rate:{account.pk}:{second}"
+    client = _redis()
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 2)
+    count, _ = pipe.execute()
+    if count > limit:
+        raise OrderRejected(
+            "order_rate_exceeded", f"At most {limit} orders per second for this account."
+        )
+
+
+_redis_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis_client
+
+
+def requirement_rate(account: Account, instrument: Instrument) -> Decimal:
+    """Share of notional that must be covered: Reg T 50% for marginable securities in a margin
+    account, everything otherwise."""
+    if account.account_type == AccountType.MARGIN and instrument.marginable:
+        return REG_T_INITIAL
+    return Decimal(1)
+
+
+def position_requirement(
+    account: Account, instrument: Instrument, quantity: Decimal, price: Decimal
+) -> Decimal:
+    """Initial requirement of holding ``quantity`` (signed) at ``price``."""
+    if quantity == 0:
+        return Decimal(0)
+    if instrument.asset_class == AssetClass.FUTURE:
+        return abs(quantity) * (instrument.initial_margin or Decimal(0))
+    notional = abs(quantity) * price * instrument.multiplier
+    if instrument.asset_class == AssetClass.OPTION and quantity < 0:
+        underlying = instrument.strike_price or price
+        return (
+            notional
+            + abs(quantity) * underlying * instrument.multiplier * SHORT_OPTION_UNDERLYING_RATE
+        )
+    if quantity < 0:
+        # Reg T short sale: 150% of proceeds, of which the proceeds themselves cover 100%.
+        return notional * REG_T_INITIAL
+    return notional * requirement_rate(account, instrument)
+
+
+def account_equity(account: Account, currency: str) -> tuple[Decimal, Decimal]:
+    """(equity, initial requirement of current positions), marked at reference prices."""
+    cash = CashBalance.objects.filter(account=account, currency=currency).first()
+    equity = cash.total if cash else Decimal(0)
+    requirement = Decimal(0)
+    for position in (
+        Position.objects.filter(account=account).exclude(quantity=0).select_related("instrument")
+    ):
+        instrument = position.instrument
+        mark = instrument.reference_price or position.average_cost
+        if instrument.asset_class != AssetClass.FUTURE:
+            equity += position.quantity * mark * instrument.multiplier
+        requirement += position_requirement(account, instrument, position.quantity, mark)
+    return equity, requirement
+
+
+def buying_power(account: Account, cash: CashBalance) -> Decimal:
+    """What a new order may still commit. Cash account: settled cash, less unsettled purchases and
+    open reservations. Margin account: equity less the requirement of what it holds and open
+    reservations (each reservation is already the requirement of its order)."""
+    if account.account_type == AccountType.CASH:
+        return cash.settled + min(cash.unsettled, Decimal(0)) - cash.reserved
+    equity, requirement = account_equity(account, cash.currency)
+    return equity - requirement - cash.reserved
+
+
+def open_quantity(account: Account, instrument: Instrument, side: str) -> Decimal:
+    total = Order.objects.filter(
+        account=account, instrument=instrument, side=side, status__in=OPEN_STATUSES
+    ).aggregate(q=Sum(F("quantity") - F("filled_quantity")))["q"]
+    return total or Decimal(0)
+
+
+def pretrade_check(
+    *,
+    account: Account,
+    instrument: Instrument,
+    side: str,
+    order_type: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+    cash: CashBalance,
+) -> RiskDecision:
+    """Run every pre-trade control in order; return the cash to reserve and any soft hold."""
+    check_kill_switches(account)
+    check_order_rate(account)
+    limits = getattr(account, "risk_limit", None)
+    reference = instrument.reference_price
+    if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        risk_price = limit_price
+    elif reference is not None:
+        cushion = 1 + MARKET_ORDER_CUSHION if side == Side.BUY else 1 - MARKET_ORDER_CUSHION
+        risk_price = reference * cushion
+    else:
+        raise OrderRejected(
+            "no_reference_price",
+            f"{instrument.symbol} has no reference price for a market order yet.",
+        )
+    notional = quantity * risk_price * instrument.multiplier
+
+    if limits is not None:
+        if limits.max_order_quantity is not None and quantity > limits.max_order_quantity:
+            raise OrderRejected(
+                "max_order_quantity_exceeded",
+                f"Orders are limited to {limits.max_order_quantity.normalize()} units.",
+                field="qty",
+            )
+        if limits.max_order_notional is not None and notional > limits.max_order_notional:
+            raise OrderRejected(
+                "max_order_notional_exceeded",
+                f"Orders are limited to {limits.max_order_notional.normalize()} "
+                f"{account.base_currency} notional.",
+            )
+
+    position = Position.objects.filter(account=account, instrument=instrument).first()
+    held = position.quantity if position else Decimal(0)
+    signed = quantity if side == Side.BUY else -quantity
+    # Worst case for the position: this order plus every open order on the same side fills.
+    pending = open_quantity(account, instrument, side)
+    worst = held + signed + (pending if side == Side.BUY else -pending)
+    if (
+        limits is not None
+        and limits.max_position_quantity is not None
+        and abs(worst) > limits.max_position_quantity
+    ):
+        raise OrderRejected(
+            "max_position_exceeded",
+            f"The position in {instrument.symbol} would exceed "
+            f"{limits.max_position_quantity.normalize()}.",
+        )
+
+    reservation = Decimal(0)
+    if side == Side.SELL:
+        available = max(held - pending, Decimal(0))
+        short_quantity = max(quantity - available, Decimal(0))
+        if short_quantity > 0:
+            check_short_sale(account, instrument, short_quantity)
+            reservation = position_requirement(account, instrument, -short_quantity, risk_price)
+    else:
+        covering = min(max(-held, Decimal(0)), quantity)  # buying back a short needs no new cash
+        opening = quantity - covering
+        if instrument.asset_class == AssetClass.FUTURE:
+            reservation = position_requirement(account, instrument, opening, risk_price)
+        else:
+            reservation = (
+                opening * risk_price * instrument.multiplier * requirement_rate(account, instrument)
+            )
+            reservation += covering * risk_price * instrument.multiplier
+    if reservation > 0:
+        available_power = buying_power(account, cash)
+        if reservation > available_power:
+            raise OrderRejected(
+                "insufficient_buying_power",
+                f"Insufficient buying power: the order needs {_cents(reservation)} "
+                f"{cash.currency}, "
+                f"{_cents(max(available_power, Decimal(0)))} is available.",
+            )
+
+    if (
+        limit_price is not None
+        and reference is not None
+        and order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    ):
+        deviation = abs(limit_price - reference) / reference * 100
+        aggressive = (side == Side.BUY and limit_price > reference) or (
+            side == Side.SELL and limit_price < reference
+        )
+        if aggressive and deviation > PRICE_COLLAR_PERCENT:
+            return RiskDecision(
+                reservation,
+                "price_collar",
+                f"Limit {limit_price.normalize()} is {deviation.quantize(Decimal('0.1'))}% "
+                f"through the reference "
+                f"price {reference.normalize()}: held for a risk manager.",
+            )
+    return RiskDecision(reservation)
+
+
+def check_short_sale(account: Account, instrument: Instrument, quantity: Decimal) -> None:
+    """A short sale needs a margin account with short permission, a shortable instrument and a
+    borrow: the easy-to-borrow list or an unexpired locate that covers the quantity."""
+    permissions = getattr(account, "permissions", None)
+    if (
+        account.account_type != AccountType.MARGIN
+        or permissions is None
+        or not permissions.short_selling
+    ):
+        raise OrderRejected(
+            "short_selling_not_permitted",
+            "This account may not sell short; sell only what it holds.",
+        )
+    if not instrument.shortable:
+        raise OrderRejected("not_shortable", f"{instrument.symbol} cannot be sold short.")
+    if instrument.easy_to_borrow:
+        return
+    locate = (
+        Locate.objects.select_for_update()
+        .filter(account=account, instrument=instrument, expires_at__gt=timezone.now())
+        .filter(quantity__gte=F("used_quantity") + quantity)
+        .first()
+    )
+    if locate is None:
+        raise OrderRejected(
+            "no_locate", f"A short sale of {instrument.symbol} needs a locate first."
+        )
+    Locate.objects.filter(pk=locate.pk).update(used_quantity=F("used_quantity") + quantity)

@@ -1,0 +1,254 @@
+"""Every pre-trade refusal: a stable code, a message, a recorded rejected order, nothing held."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.clients.choices import ComplianceStatus, KycStatus
+from apps.common.errors import ValidationFailed
+from apps.compliance.models import AuditEvent, RestrictedInstrument
+from apps.orders.choices import OrderStatus
+from apps.orders.models import Order
+from apps.orders.services import OrderRejected, order_submit
+from apps.positions.models import CashBalance
+from apps.risk.models import KillSwitch, Locate
+from tests.clients.factories import RiskLimitFactory
+from tests.instruments.factories import EquityFactory, OptionFactory
+from tests.trading import funded_account, holding
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _isolated_streams(stream_prefix):
+    """Rate counters and published commands live under a per-test prefix."""
+
+
+@pytest.fixture
+def acme():
+    return EquityFactory(symbol="ACME", reference_price=D("100.00"), easy_to_borrow=False)
+
+
+def buy(account, instrument, qty="10", price="100.00", **extra):
+    return order_submit(
+        account=account,
+        instrument=instrument,
+        side=extra.pop("side", "buy"),
+        order_type="limit",
+        time_in_force="day",
+        quantity=D(qty),
+        limit_price=D(price),
+        **extra,
+    )
+
+
+def refused(code, call, *args, **kwargs):
+    with pytest.raises(OrderRejected) as rejection:
+        call(*args, **kwargs)
+    assert rejection.value.code == code
+    assert rejection.value.message
+    order = rejection.value.order
+    assert (
+        order is not None and order.status == OrderStatus.REJECTED and order.reject_reason == code
+    )
+    assert AuditEvent.objects.filter(action="order.rejected", object_id=str(order.pk)).exists()
+    return order
+
+
+def test_insufficient_buying_power_in_a_cash_account(acme):
+    account = funded_account(cash=D(500))
+
+    refused("insufficient_buying_power", buy, account, acme, qty="10")
+
+    assert CashBalance.objects.get(account=account).reserved == 0
+
+
+def test_open_orders_use_up_buying_power(acme):
+    account = funded_account(cash=D(1500))
+    buy(account, acme, qty="10")
+
+    refused("insufficient_buying_power", buy, account, acme, qty="6")
+
+
+def test_a_margin_account_buys_marginable_stock_at_half_the_cash(acme):
+    account = funded_account(cash=D(1000), account_type="margin")
+
+    order = buy(account, acme, qty="19")  # 1,900 notional needs 950 under Reg T
+
+    assert order.status == OrderStatus.PENDING_NEW
+    assert order.reserved_amount == D(950)
+
+
+def test_max_order_quantity_and_notional(acme):
+    account = funded_account(cash=D(1_000_000))
+    RiskLimitFactory(account=account, max_order_quantity=D(100), max_order_notional=D(5000))
+
+    refused("max_order_quantity_exceeded", buy, account, acme, qty="101")
+    refused("max_order_notional_exceeded", buy, account, acme, qty="51")
+
+
+def test_max_position_counts_open_orders_on_the_same_side(acme):
+    account = funded_account(cash=D(1_000_000))
+    RiskLimitFactory(account=account, max_position_quantity=D(100))
+    buy(account, acme, qty="60")
+
+    refused("max_position_exceeded", buy, account, acme, qty="50")
+
+
+def test_a_cash_account_cannot_sell_what_it_does_not_hold(acme):
+    account = funded_account()
+
+    refused("short_selling_not_permitted", buy, account, acme, side="sell")
+
+
+def test_selling_what_is_held_needs_no_cash(acme):
+    account = funded_account(cash=D(0))
+    holding(account, acme, D(10), D(90))
+
+    assert buy(account, acme, side="sell").status == OrderStatus.PENDING_NEW
+
+
+def test_a_short_sale_needs_a_locate_unless_easy_to_borrow(acme):
+    account = funded_account(account_type="margin")
+    acme.shortable = True
+    acme.save()
+
+    refused("no_locate", buy, account, acme, side="sell")
+
+    Locate.objects.create(
+        account=account,
+        instrument=acme,
+        quantity=D(10),
+        expires_at=timezone.now() + dt.timedelta(hours=8),
+    )
+    assert buy(account, acme, side="sell").status == OrderStatus.PENDING_NEW
+    assert Locate.objects.get(account=account).used_quantity == D(10)
+
+
+def test_an_instrument_that_is_not_shortable(acme):
+    acme.shortable = False
+    acme.save()
+
+    refused("not_shortable", buy, funded_account(account_type="margin"), acme, side="sell")
+
+
+@pytest.mark.parametrize("scope", ["firm", "client", "account"])
+def test_a_kill_switch_stops_new_orders(acme, scope):
+    account = funded_account()
+    target = {"firm": {}, "client": {"client": account.client}, "account": {"account": account}}[
+        scope
+    ]
+    KillSwitch.objects.create(scope=scope, reason="runaway algo", **target)
+
+    refused("kill_switch_active", buy, account, acme)
+
+
+def test_per_account_order_rate(acme):
+    account = funded_account()
+    RiskLimitFactory(account=account, max_orders_per_second=2)
+    buy(account, acme)
+    buy(account, acme)
+
+    refused("order_rate_exceeded", buy, account, acme)
+
+
+def test_restricted_list(acme):
+    RestrictedInstrument.objects.create(instrument=acme, reason="pending merger")
+
+    refused("restricted_instrument", buy, funded_account(), acme)
+
+
+def test_asset_class_permission(acme):
+    account = funded_account(asset_classes=["crypto"])
+
+    refused("asset_class_not_permitted", buy, account, acme)
+
+
+def test_option_level(acme):
+    option = OptionFactory(underlying=acme, reference_price=D("5.00"))
+    account = funded_account(asset_classes=["equity", "option"])
+
+    refused("option_level_insufficient", buy, account, option, price="5.00")
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"kyc_status": KycStatus.PENDING}, "kyc_not_approved"),
+        ({"compliance_status": ComplianceStatus.FROZEN}, "account_frozen"),
+    ],
+)
+def test_client_state(acme, change, code):
+    account = funded_account()
+    for name, value in change.items():
+        setattr(account.client, name, value)
+    account.client.save()
+
+    refused(code, buy, account, acme)
+
+
+def test_an_inactive_account(acme):
+    account = funded_account(status="DISABLED")
+
+    refused("account_not_active", buy, account, acme)
+
+
+def test_an_untradable_instrument(acme):
+    acme.tradable = False
+    acme.save()
+
+    refused("instrument_not_tradable", buy, funded_account(), acme)
+
+
+def test_a_limit_price_outside_the_band(acme):
+    with pytest.raises(ValidationFailed) as malformed:
+        buy(funded_account(), acme, price="150.00")
+
+    assert malformed.value.code == "price_outside_band"
+    assert not Order.objects.exists()  # a malformed request leaves no row
+
+
+def test_a_price_off_the_tick_grid(acme):
+    with pytest.raises(ValidationFailed) as malformed:
+        buy(funded_account(), acme, price="100.001")
+
+    assert malformed.value.code == "invalid_tick"
+
+
+def test_a_limit_far_through_the_reference_is_held_for_a_risk_manager(acme):
+    order = buy(funded_account(), acme, price="107.00")
+
+    assert order.status == OrderStatus.HELD
+    assert order.risk_alerts.get().code == "price_collar"
+
+
+def test_a_market_order_without_a_reference_price(acme):
+    acme.reference_price = None
+    acme.save()
+
+    refused(
+        "no_reference_price",
+        order_submit,
+        account=funded_account(),
+        instrument=acme,
+        side="buy",
+        order_type="market",
+        time_in_force="day",
+        quantity=D(1),
+    )
+
+
+def test_the_same_client_order_id_twice_is_one_order(acme):
+    account = funded_account()
+
+    first = buy(account, acme, client_order_id="algo-1")
+    second = buy(account, acme, client_order_id="algo-1")
+
+    assert first.pk == second.pk
+    assert Order.objects.filter(account=account).count() == 1
+    with pytest.raises(ValidationFailed) as different:
+        buy(account, acme, qty="11", client_order_id="algo-1")
+    assert different.value.code == "duplicate_client_order_id"
