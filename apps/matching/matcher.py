@@ -1,0 +1,479 @@
+"""The matcher process of one shard: the engine between ``<prefix>:in:<shard>`` and ``:out:``.
+
+How it stays exactly-once across crashes and fail-overs (docs/engine.md, "The matcher process"):
+
+- The engine is deterministic, so the state after input entry X is a function of the inputs up
+  to X. Each processed batch is published by ONE Lua script that, atomically: checks that this
+  process holds the shard's lease (fencing), XADDs the batch's events to the output stream,
+  records ``progress`` = (last input id, last seq), XACKs the batch and, every
+  ``snapshot_every`` commands, stores a snapshot (engine state + the same input id and seq).
+  Either all of that happened or none of it.
+- On start the process restores the snapshot and replays the input after the snapshot's id
+  WITHOUT publishing up to ``progress`` (those events are already out, with the same seqs),
+  then publishes from there. A ``kill -9`` anywhere therefore yields the same events and seqs
+  as an uninterrupted run, none twice.
+- A hot standby restores the same snapshot and replays the same input, staying at or just
+  behind ``progress`` (never ahead, so it has nothing unpublished to remember). It polls the
+  lease; once the primary's lease has expired (TTL 1.5 s, renewed every 500 ms) it takes the
+  lease, replays the last few entries up to the final ``progress`` and publishes from there.
+- No snapshot at all means Redis lost its data: the books are rebuilt from Postgres
+  (``apps.matching.rebuild``), or, in ``--symbols`` mode (benchmarks, tests), start empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from apps.matching.engine import AddInstrument, Engine, InstrumentSpec, command_from_wire
+from apps.matching.engine.wire import WireError
+from apps.matching.metrics import MatcherMetrics
+from apps.matching.rebuild import (
+    load_rebuild_state,
+    rebuild_engine,
+    session_by_calendar,
+    shard_instruments,
+)
+from apps.matching.specs import instrument_spec
+from apps.matching.transport import (
+    COMMAND_FIELD,
+    input_stream,
+    output_stream,
+    pack,
+    publish_commands,
+    redis_client,
+    shard_key,
+    unpack,
+)
+
+log = logging.getLogger(__name__)
+
+GROUP = "matcher"
+
+# KEYS: lease, output, progress, input, snapshot
+# ARGV: token, ttl_ms, in_id, seq, events ('' = none), first_seq, group, snapshot ('' = none),
+#       ids to ack...
+# A snapshot also trims the input stream up to the PREVIOUS snapshot's id: a restart needs only
+# the entries after the newest one, and the margin covers a standby that lags a little.
+PUBLISH_LUA = """
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then
+  if holder then return 0 end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[5], 'first_seq', ARGV[6], 'last_seq', ARGV[4],
+             'in_id', ARGV[3])
+end
+redis.call('HSET', KEYS[3], 'in_id', ARGV[3], 'seq', ARGV[4])
+if #ARGV >= 9 then
+  redis.call('XACK', KEYS[4], ARGV[7], unpack(ARGV, 9))
+end
+if ARGV[8] ~= '' then
+  local previous = redis.call('HGET', KEYS[5], 'in_id')
+  redis.call('HSET', KEYS[5], 'engine', ARGV[8], 'in_id', ARGV[3], 'seq', ARGV[4],
+             'trimmed_to', previous or '0-0')
+  if previous then redis.call('XTRIM', KEYS[4], 'MINID', previous) end
+end
+return 1
+"""
+
+# KEYS: lease. ARGV: token, ttl_ms. Renew our lease, or take it back if nobody holds it (it
+# expired during a pause but no standby took over: what we published is still the truth).
+RENEW_LUA = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class LeaseLost(RuntimeError):
+    """Another matcher took this shard over; this one must stop publishing at once."""
+
+
+def id_key(stream_id: bytes | str) -> tuple[int, int]:
+    """A stream id as a comparable pair ("1700000000000-3" -> (1700000000000, 3))."""
+    text = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def decode_commands(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[tuple]:
+    """Commands of input entries; a malformed entry is logged and skipped (the same way on
+    every replay, so determinism holds)."""
+    commands = []
+    for entry_id, fields in entries:
+        try:
+            commands.append(command_from_wire(unpack(fields[COMMAND_FIELD])))
+        except (WireError, KeyError, ValueError, TypeError):
+            log.error("skipping malformed input entry %s: %r", entry_id, fields)
+    return commands
+
+
+@dataclass
+class MatcherOptions:
+    """How ``run_matcher`` runs (CLI flags of the management command)."""
+
+    shard: int = 0
+    standby: bool = False
+    snapshot_every: int = 50_000  # commands between snapshots
+    snapshot_interval_s: float = 30.0  # and at least this often when anything happened
+    session: str | None = None  # start every new book in this state (tests, benchmarks)
+    symbols: list[str] = field(default_factory=list)  # no database: these plain symbols
+    batch_max: int = 2000
+    block_ms: int = 100
+    lease_ttl_ms: int = 1500
+    lease_renew_ms: int = 500
+    poll_ms: int = 20  # standby: how often it looks at the primary's progress
+    metrics_interval_s: float = 1.0
+
+
+class Matcher:
+    """One shard's matcher: follows as a standby until it holds the lease, then leads."""
+
+    def __init__(self, options: MatcherOptions, *, client: redis.Redis | None = None) -> None:
+        self.options = options
+        self.shard = options.shard
+        self.r = client or redis_client()
+        self.k_in = input_stream(self.shard)
+        self.k_out = output_stream(self.shard)
+        self.k_progress = shard_key(self.shard, "progress")
+        self.k_snapshot = shard_key(self.shard, "snapshot")
+        self.k_lease = shard_key(self.shard, "lease")
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.consumer = f"shard{self.shard}"
+        self._publish = self.r.register_script(PUBLISH_LUA)
+        self._renew = self.r.register_script(RENEW_LUA)
+        self._release = self.r.register_script(RELEASE_LUA)
+        self.engine: Engine | None = None
+        self.pos: bytes = b"0-0"  # last input id applied to self.engine
+        self.leader = False
+        self.stopping = False
+        self.metrics = MatcherMetrics(self.shard, interval_s=options.metrics_interval_s)
+        self.since_snapshot = 0
+        self.last_snapshot_at = time.monotonic()
+        self.renewed_at = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Follow, take over, lead; until SIGTERM/SIGINT (or ``stop()``)."""
+        self._ensure_group()
+        self._load_state()
+        while not self.leader and not self.stopping:
+            self._follow_once()
+        if self.stopping:
+            return
+        try:
+            self._take_over()
+            self._lead()
+        finally:
+            if self.leader and self.stopping:
+                self._final_snapshot()
+                self._release(keys=[self.k_lease], args=[self.token])
+                log.info("shard %s: lease released", self.shard)
+
+    def stop(self, *_args: Any) -> None:
+        self.stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def _ensure_group(self) -> None:
+        try:
+            self.r.xgroup_create(self.k_in, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def _try_lease(self) -> bool:
+        ok = self.r.set(self.k_lease, self.token, nx=True, px=self.options.lease_ttl_ms)
+        if ok:
+            self.renewed_at = time.monotonic()
+            log.info("shard %s: lease acquired by %s", self.shard, self.token)
+        return bool(ok)
+
+    def _renew_lease(self) -> None:
+        if not self._renew(keys=[self.k_lease], args=[self.token, self.options.lease_ttl_ms]):
+            raise LeaseLost(self.k_lease)
+        self.renewed_at = time.monotonic()
+
+    # --- state: snapshot, rebuild, replay ------------------------------------------------
+
+    def _load_state(self) -> None:
+        """Restore the shard's snapshot; if there is none, whoever gets the lease first builds
+        the initial state (from Postgres, or empty books in --symbols mode)."""
+        while not self.stopping:
+            if self._restore_snapshot():
+                return
+            if self._try_lease():
+                self.leader = True
+                self._initial_state()
+                return
+            time.sleep(self.options.poll_ms / 1000)
+
+    def _restore_snapshot(self) -> bool:
+        snap = self.r.hmget(self.k_snapshot, ["engine", "in_id", "seq"])
+        if snap[0] is None:
+            return False
+        self.engine = Engine.restore(unpack(snap[0]))
+        self.pos = snap[1]
+        log.info(
+            "shard %s: restored snapshot at input %s, seq %s (%s resting orders)",
+            self.shard, self.pos.decode(), self.engine.seq, self.engine.resting_count(),
+        )  # fmt: skip
+        return True
+
+    def _initial_state(self) -> None:
+        """Build the books when Redis has no snapshot, and store the first one.
+
+        With a database: Redis lost its data (or this is the very first start, which looks
+        the same). The input entries already in the stream were published after their rows
+        committed, so the database read below covers them; processing starts after the
+        stream's current last id and the re-sent pending orders follow it.
+        In --symbols mode there is nothing to rebuild from: empty books, the whole stream.
+        """
+        now_ns = time.time_ns()
+        resend: list[tuple] = []
+        if self.options.symbols:
+            engine = Engine(shard=self.shard)
+            for symbol in self.options.symbols:
+                engine.register(bare_spec(symbol, session=self.options.session or "continuous"))
+            start_id = b"0-0"
+        else:
+            start_id = self._last_input_id()
+            state = load_rebuild_state(
+                self.shard,
+                session_for=session_by_calendar(dt.datetime.now(dt.UTC), self.options.session),
+                ts_ns=now_ns,
+            )
+            engine = rebuild_engine(self.shard, state)
+            resend = state.resend
+        engine.seq = max(engine.seq, self._last_published_seq())
+        self.engine = engine
+        self.pos = start_id
+        self._write(events=[], first_seq=engine.seq + 1, ids=[], snapshot=True)
+        log.info(
+            "shard %s: initial state built (%s resting orders, seq %s, input after %s); "
+            "re-sending %s commands",
+            self.shard, engine.resting_count(), engine.seq, start_id.decode(), len(resend),
+        )  # fmt: skip
+        if resend:
+            publish_commands(self.shard, resend, client=self.r)
+
+    def _last_input_id(self) -> bytes:
+        last = self.r.xrevrange(self.k_in, count=1)
+        return last[0][0] if last else b"0-0"
+
+    def _last_published_seq(self) -> int:
+        seqs = [0]
+        progress = self.r.hget(self.k_progress, "seq")
+        if progress is not None:
+            seqs.append(int(progress))
+        last = self.r.xrevrange(self.k_out, count=1)
+        if last:
+            seqs.append(int(last[0][1][b"last_seq"]))
+        return max(seqs)
+
+    def _replay(self, until: bytes) -> None:
+        """Apply input entries after ``self.pos`` up to ``until`` without publishing."""
+        engine = self.engine
+        assert engine is not None
+        while id_key(self.pos) < id_key(until):
+            entries = self.r.xrange(
+                self.k_in, min=b"(" + self.pos, max=until, count=self.options.batch_max
+            )
+            if not entries:
+                raise RuntimeError(
+                    f"input stream has nothing between {self.pos!r} and {until!r} (trimmed?)"
+                )
+            engine.process_many(decode_commands(entries))
+            self.pos = entries[-1][0]
+
+    def _progress(self) -> tuple[bytes, int] | None:
+        in_id, seq = self.r.hmget(self.k_progress, ["in_id", "seq"])
+        if in_id is None:
+            return None
+        return in_id, int(seq)
+
+    def _catch_up_to_progress(self) -> None:
+        progress = self._progress()
+        if progress is None:
+            return
+        in_id, seq = progress
+        trimmed_to = self.r.hget(self.k_snapshot, "trimmed_to")
+        if trimmed_to is not None and id_key(self.pos) < id_key(trimmed_to):
+            log.warning("shard %s: fell behind the trimmed input; reloading", self.shard)
+            self._restore_snapshot()
+        if id_key(self.pos) < id_key(in_id):
+            self._replay(in_id)
+        assert self.engine is not None
+        if id_key(self.pos) == id_key(in_id) and self.engine.seq != seq:
+            log.error(
+                "shard %s: replay reached input %s at seq %s but %s was published there",
+                self.shard, in_id.decode(), self.engine.seq, seq,
+            )  # fmt: skip
+
+    # --- standby -------------------------------------------------------------------------
+
+    def _follow_once(self) -> None:
+        """One standby step: stay level with what the primary has published, try the lease."""
+        self._catch_up_to_progress()
+        if self._try_lease():
+            self.leader = True
+            return
+        time.sleep(self.options.poll_ms / 1000)
+
+    def _take_over(self) -> None:
+        """Now holding the lease: nobody else can publish, so ``progress`` is final. Replay up
+        to it and point the consumer group right after it."""
+        self._catch_up_to_progress()
+        self.r.xgroup_setid(self.k_in, GROUP, id=self.pos)
+        assert self.engine is not None
+        log.info(
+            "shard %s: leading from input %s, seq %s",
+            self.shard, self.pos.decode(), self.engine.seq,
+        )  # fmt: skip
+        self._announce_new_instruments()
+
+    def _announce_new_instruments(self) -> None:
+        """Instruments added to the database after the snapshot enter through the input
+        stream (``add_instrument``), so a standby replaying the stream sees them too."""
+        if self.options.symbols:
+            return
+        assert self.engine is not None
+        session_for = session_by_calendar(dt.datetime.now(dt.UTC), self.options.session)
+        ts_ns = time.time_ns()
+        missing = [
+            AddInstrument(ts_ns=ts_ns, spec=instrument_spec(i, session=session_for(i)).to_dict())
+            for i in shard_instruments(self.shard)
+            if i.symbol not in self.engine.books
+        ]
+        if missing:
+            log.info("shard %s: announcing %s new instruments", self.shard, len(missing))
+            publish_commands(self.shard, missing, client=self.r)
+
+    # --- primary -------------------------------------------------------------------------
+
+    def _lead(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        options = self.options
+        streams = {self.k_in: ">"}
+        renew_s = options.lease_renew_ms / 1000
+        while not self.stopping:
+            reply = self.r.xreadgroup(
+                GROUP, self.consumer, streams, count=options.batch_max, block=options.block_ms
+            )
+            now = time.monotonic()
+            entries = reply[0][1] if reply else None
+            if entries:
+                commands = decode_commands(entries)
+                first_seq = engine.seq + 1
+                events = engine.process_many(commands)
+                self.since_snapshot += len(commands)
+                snapshot = self.since_snapshot >= options.snapshot_every or (
+                    now - self.last_snapshot_at >= options.snapshot_interval_s
+                )
+                ids = [entry_id for entry_id, _ in entries]
+                self.pos = ids[-1]
+                self._write(events=events, first_seq=first_seq, ids=ids, snapshot=snapshot)
+                self.metrics.batch(
+                    commands=commands, events=len(events), first_id=ids[0], done_ns=time.time_ns()
+                )
+            else:
+                if now - self.renewed_at >= renew_s:
+                    self._renew_lease()
+                if (
+                    self.since_snapshot
+                    and now - self.last_snapshot_at >= options.snapshot_interval_s
+                ):
+                    self._write(events=[], first_seq=engine.seq + 1, ids=[], snapshot=True)
+            if self.metrics.due(now):
+                self.metrics.flush(
+                    now, seq=engine.seq, in_id=self.pos, role="primary", client=self.r
+                )
+
+    def _write(
+        self, *, events: list[tuple], first_seq: int, ids: list[bytes], snapshot: bool
+    ) -> None:
+        """Publish a batch's events, progress, acks and maybe a snapshot: one atomic script."""
+        engine = self.engine
+        assert engine is not None
+        snap_blob = pack(engine.snapshot()) if snapshot else b""
+        ok = self._publish(
+            keys=[self.k_lease, self.k_out, self.k_progress, self.k_in, self.k_snapshot],
+            args=[
+                self.token,
+                self.options.lease_ttl_ms,
+                self.pos,
+                engine.seq,
+                pack(events) if events else b"",
+                first_seq,
+                GROUP,
+                snap_blob,
+                *ids,
+            ],
+        )
+        if not ok:
+            raise LeaseLost(f"{self.k_lease} is held by another matcher")
+        self.renewed_at = time.monotonic()
+        if snapshot:
+            self.since_snapshot = 0
+            self.last_snapshot_at = self.renewed_at
+
+    def _final_snapshot(self) -> None:
+        try:
+            self._write(events=[], first_seq=0, ids=[], snapshot=True)
+        except (LeaseLost, redis.RedisError):
+            log.warning("shard %s: no final snapshot", self.shard, exc_info=True)
+
+
+def bare_spec(symbol: str, *, session: str = "continuous") -> InstrumentSpec:
+    """A symbol without bands or self-trade prevention (benchmarks and process tests)."""
+    return InstrumentSpec(
+        symbol=symbol,
+        band_low=None,
+        band_high=None,
+        self_trade_prevention=False,
+        session=session,
+    )
+
+
+def run_matcher(
+    options: MatcherOptions, *, on_start: Callable[[Matcher], None] | None = None
+) -> None:
+    """Entry point of ``manage.py run_matcher``."""
+    matcher = Matcher(options)
+    matcher.install_signal_handlers()
+    if on_start is not None:
+        on_start(matcher)
+    log.info(
+        "shard %s matcher %s starting (%s)",
+        options.shard, matcher.token, "standby" if options.standby else "primary",
+    )  # fmt: skip
+    try:
+        matcher.run()
+    except LeaseLost:
+        log.error("shard %s: lease lost, exiting so the new primary alone publishes", options.shard)
+        raise SystemExit(3) from None
