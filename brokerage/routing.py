@@ -1,3 +1,16 @@
-"""WebSocket routes, one list for the whole site."""
+"""WebSocket routes, one list for the whole site.
+
+``websocket_urlpatterns`` are the browser's sockets: session-cookie authenticated, so asgi.py
+puts them behind the origin check. ``api_websocket_urlpatterns`` authenticate with an API key in
+the first message (the Alpaca SDK sends no Origin header), so they need no origin check.
+"""
+
+from django.urls import path
+
+from apps.api.consumers import TradingStreamConsumer
 
 websocket_urlpatterns: list = []
+
+api_websocket_urlpatterns: list = [
+    path("stream", TradingStreamConsumer.as_asgi()),
+]

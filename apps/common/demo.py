@@ -514,7 +514,29 @@ def seed_demo() -> dict[str, object]:
             cost_basis=instrument.reference_price,
             reference=f"demo:inventory:{meridian_account.number}:{instrument.symbol}",
         )
+    # API keys: one trading key per account, one broker key for the partner (see demo_api_keys).
+    from apps.api.models import ApiKey
+    from apps.api.services import api_key_issue
+
+    for owner, key_id, secret in demo_api_keys(
+        [account for account, _ in accounts.values()], partner
+    ):
+        if not ApiKey.objects.filter(key_id=key_id).exists():
+            api_key_issue(key_id=key_id, secret=secret, label="demo", **owner)
     return {"instruments": len(instruments), "users": len(users), "accounts": len(accounts)}
+
+
+def demo_api_keys(accounts: list[Account], partner: Partner) -> list[tuple[dict, str, str]]:
+    """(owner, key_id, secret) of the demo API keys, derived from SECRET_KEY like the passwords."""
+
+    def derive(purpose: str, prefix: str) -> tuple[str, str]:
+        key_id = prefix + base64.b32encode(demo_secret(f"api-key-id:{purpose}", 15)).decode()
+        secret = base64.urlsafe_b64encode(demo_secret(f"api-secret:{purpose}", 30)).decode()
+        return key_id[:20], secret
+
+    keys = [({"account": a}, *derive(f"account:{a.number}", "PK")) for a in accounts]
+    keys.append(({"partner": partner}, *derive(f"partner:{partner.name}", "CK")))
+    return keys
 
 
 def demo_credentials() -> dict[str, object]:
@@ -528,4 +550,26 @@ def demo_credentials() -> dict[str, object]:
         }
         for spec in DEMO_USERS
     ]
-    return {"web": web}
+    partner = Partner.objects.filter(name="Northwind Fintech").first()
+    accounts = list(
+        Account.objects.filter(number__startswith="DEMO")
+        .select_related("client")
+        .order_by("number")
+    )
+    trading, partner_key = [], None
+    if partner is not None:
+        for owner, key_id, secret in demo_api_keys(accounts, partner):
+            if "partner" in owner:
+                partner_key = {"key_id": key_id, "secret": secret}
+                continue
+            account = owner["account"]
+            trading.append(
+                {
+                    "account_id": str(account.pk),
+                    "account_number": account.number,
+                    "client_type": account.client.client_type,
+                    "key_id": key_id,
+                    "secret": secret,
+                }
+            )
+    return {"web": web, "partner": partner_key, "trading": trading}

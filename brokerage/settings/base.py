@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
     "simple_history",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "apps.positions",
     "apps.matching",
     "apps.compliance",
+    "apps.api",
     "apps.risk",
     "apps.web",
 ]

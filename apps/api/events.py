@@ -1,0 +1,91 @@
+"""``GET /v1/events/trades``: the partner's order updates as server-sent events, for every
+account it opened (``account_id`` narrows to one), as long as the client stays connected.
+
+Each stream gets its own channel-layer instance on its own event loop (the process-wide layer is
+bound to one loop and must not be shared across request threads) and joins the applier's
+``orders.<account_id>`` groups. A comment line every ``KEEPALIVE_SECONDS`` keeps proxies from
+closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+
+from channels.layers import channel_layers
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+
+from apps.api.base import BrokerScope
+from apps.api.streaming import order_group, trade_update_payload
+from apps.common.errors import NotFound
+
+KEEPALIVE_SECONDS = 15.0
+
+
+async def _receive(layer, channel: str, timeout: float) -> dict | None:
+    try:
+        return await asyncio.wait_for(layer.receive(channel), timeout)
+    except TimeoutError:
+        return None
+
+
+def trade_event_stream(
+    account_ids: list[str], *, keepalive: float = KEEPALIVE_SECONDS
+) -> Iterator[str]:
+    loop = asyncio.new_event_loop()
+    layer = channel_layers.make_backend("default")
+    groups = [order_group(a) for a in account_ids]
+    channel = loop.run_until_complete(layer.new_channel())
+    try:
+        for group in groups:
+            loop.run_until_complete(layer.group_add(group, channel))
+        yield ": connected\n\n"
+        sequence = 0
+        while True:
+            message = loop.run_until_complete(_receive(layer, channel, keepalive))
+            if message is None:
+                yield ": keep-alive\n\n"
+                continue
+            if message.get("type") != "order.update":
+                continue
+            payload = trade_update_payload(message)
+            if payload is None:
+                continue
+            sequence += 1
+            payload["at"] = payload["timestamp"]
+            payload["event_id"] = sequence
+            yield f"id: {sequence}\ndata: {json.dumps(payload)}\n\n"
+    finally:
+        for group in groups:
+            loop.run_until_complete(layer.group_discard(group, channel))
+        close = getattr(layer, "close_pools", None)
+        if close is not None:
+            loop.run_until_complete(close())
+        loop.close()
+
+
+class TradeEventsApi(BrokerScope):
+    @extend_schema(
+        operation_id="broker_events_trades",
+        responses={200: None},
+        summary="Server-sent events: order updates of the partner's accounts, live",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        accounts = self.partner_accounts()
+        account_id = request.query_params.get("account_id")
+        if account_id:
+            try:
+                accounts = accounts.filter(pk=uuid.UUID(account_id))
+            except ValueError:
+                accounts = accounts.none()
+            if not accounts.exists():
+                raise NotFound("account_not_found", "account not found")
+        ids = [str(pk) for pk in accounts.values_list("pk", flat=True)]
+        response = StreamingHttpResponse(trade_event_stream(ids), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response

@@ -1,0 +1,40 @@
+"""Order updates for the streaming API: the applier's channel-layer message turned into the
+SDK's ``TradeUpdate`` payload. Shared by the WebSocket consumer (``/stream``) and the broker's
+server-sent events (``/v1/events/trades``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.api.serializers import OrderOutputSerializer
+from apps.orders.models import Order
+
+ORDER_GROUP = "orders.{account_id}"
+
+
+def order_group(account_id: object) -> str:
+    """The channel-layer group the applier sends an account's order updates to."""
+    return ORDER_GROUP.format(account_id=account_id)
+
+
+def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
+    """``{"type": "order.update", "event", "order_id", "price", "qty", "position_qty",
+    "execution_id", "at"}`` -> the SDK's TradeUpdate fields, with the order as it is now in the
+    database (the applier sends after its commit). None when the order is gone."""
+    order = (
+        Order.objects.select_related("instrument", "replaced_by")
+        .filter(pk=message.get("order_id"))
+        .first()
+    )
+    if order is None:
+        return None
+    return {
+        "event": message.get("event"),
+        "execution_id": message.get("execution_id"),
+        "order": OrderOutputSerializer(order).data,
+        "timestamp": message.get("at"),
+        "position_qty": message.get("position_qty"),
+        "price": message.get("price"),
+        "qty": message.get("qty"),
+        "account_id": str(order.account_id),
+    }
