@@ -27,6 +27,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("positions", "position", _VIEW),
         ("positions", "cashbalance", _VIEW),
         ("compliance", "auditevent", _VIEW),
+        ("risk", "riskalert", ("view", "change")),
+        ("risk", "killswitch", ("view", "add", "change")),
+        ("risk", "locate", _ALL),
     ],
     Role.COMPLIANCE_OFFICER: [
         ("clients", "client", ("view", "change")),
@@ -40,6 +43,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("positions", "journal", _VIEW),
         ("positions", "posting", _VIEW),
         ("compliance", "auditevent", _VIEW),
+        ("compliance", "restrictedinstrument", _ALL),
+        ("risk", "riskalert", _VIEW),
     ],
     Role.OPERATIONS: [
         ("clients", "partner", _ALL),

@@ -666,3 +666,20 @@ def position_close(
         actor=actor,
         actor_label=actor_label,
     )
+
+
+def orders_resend_stale(*, older_than: dt.timedelta = dt.timedelta(seconds=5)) -> int:
+    """Publish again every order still ``pending_new`` (or awaiting a cancel's answer) after
+    ``older_than``: a publish lost between commit and XADD is recovered, and the engine drops
+    duplicates by order id, so a resend can never double an order."""
+    cutoff = timezone.now() - older_than
+    stale = Order.objects.filter(updated_at__lt=cutoff).select_related("instrument")
+    by_shard: dict[int, list[tuple]] = {}
+    ts = _now_ns()
+    for order in stale.filter(status=OrderStatus.PENDING_NEW, replaces__isnull=True):
+        by_shard.setdefault(order.instrument.shard, []).append(new_order_command(order, ts_ns=ts))
+    for order in stale.filter(status=OrderStatus.PENDING_CANCEL):
+        by_shard.setdefault(order.instrument.shard, []).append(cancel_command(order, ts_ns=ts))
+    for shard, commands in by_shard.items():
+        publish_commands(shard, commands)
+    return sum(len(c) for c in by_shard.values())

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.compliance",
     "apps.api",
     "apps.risk",
+    "apps.settlement",
     "apps.web",
 ]
 
