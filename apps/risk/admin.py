@@ -1,4 +1,4 @@
-"""Risk managers' screens in the operations portal: held orders to decide, kill switches, locates."""
+"""Risk screens in the operations portal: held orders to decide, kill switches, locates."""
 
 from __future__ import annotations
 

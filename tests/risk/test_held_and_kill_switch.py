@@ -24,15 +24,15 @@ def acme(market):
 
 
 def order(account, instrument, price, qty="10"):
-    return dict(
-        account=account,
-        instrument=instrument,
-        side="buy",
-        order_type="limit",
-        time_in_force="day",
-        quantity=D(qty),
-        limit_price=D(price),
-    )
+    return {
+        "account": account,
+        "instrument": instrument,
+        "side": "buy",
+        "order_type": "limit",
+        "time_in_force": "day",
+        "quantity": D(qty),
+        "limit_price": D(price),
+    }
 
 
 def test_an_approved_held_order_goes_to_the_market(market, submit, acme):
