@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -28,6 +29,14 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     throttle_classes = [ApiKeyRateThrottle]
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        # DRF copies the authenticated user onto the Django request, where simple_history's
+        # middleware would try to store an ApiPrincipal as a row's history_user (a User FK).
+        # An API key is no user: history records it as anonymous and the audit trail, which
+        # the services write with the key's actor_label, says which key it was.
+        request._request.user = AnonymousUser()
 
     def get_exception_handler(self):
         return api_exception_handler

@@ -1,0 +1,282 @@
+"""The broker API through alpaca-py's BrokerClient (HTTP basic with the partner key)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from alpaca.broker.enums import (
+    AgreementType,
+    BankAccountType,
+    JournalEntryType,
+    TransferDirection,
+    TransferTiming,
+)
+from alpaca.broker.models import Agreement, Contact, Disclosures, Identity
+from alpaca.broker.requests import (
+    CreateAccountRequest,
+    CreateACHRelationshipRequest,
+    CreateACHTransferRequest,
+    CreateJournalRequest,
+    GetAccountActivitiesRequest,
+    LimitOrderRequest,
+    ListAccountsRequest,
+    UpdatableContact,
+    UpdateAccountRequest,
+)
+from alpaca.common.enums import Sort
+from alpaca.common.exceptions import APIError
+from alpaca.trading.enums import ActivityType, OrderSide, TimeInForce
+
+from apps.api.models import Transfer
+from apps.clients.choices import AccountStatus
+from apps.clients.models import Account
+from apps.orders.choices import OrderStatus
+from apps.orders.models import Order
+from apps.positions.models import CashBalance
+from apps.positions.selectors import ledger_reconciliation
+from tests.clients.factories import AccountFactory, ClientFactory, PartnerFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUTING = "121000358"  # a valid ABA checksum
+
+
+def account_request(email: str = "jo@example.com", margin: bool = False) -> CreateAccountRequest:
+    agreements = [
+        Agreement(
+            agreement=AgreementType.CUSTOMER,
+            signed_at="2026-01-05T10:00:00Z",
+            ip_address="203.0.113.7",
+        )
+    ]
+    if margin:
+        agreements.append(
+            Agreement(
+                agreement=AgreementType.MARGIN,
+                signed_at="2026-01-05T10:00:00Z",
+                ip_address="203.0.113.7",
+            )
+        )
+    return CreateAccountRequest(
+        contact=Contact(
+            email_address=email,
+            phone_number="+15555550123",
+            street_address=["20 N San Mateo Dr"],
+            city="San Mateo",
+            state="CA",
+            postal_code="94401",
+            country="USA",
+        ),
+        identity=Identity(
+            given_name="Jo",
+            family_name="Doe",
+            date_of_birth="1990-01-01",
+            tax_id="666-55-4321",
+            tax_id_type="USA_SSN",
+            country_of_citizenship="USA",
+            country_of_birth="USA",
+            country_of_tax_residence="USA",
+            funding_source=["employment_income"],
+        ),
+        disclosures=Disclosures(
+            is_control_person=False,
+            is_affiliated_exchange_or_finra=False,
+            is_politically_exposed=False,
+            immediate_family_exposed=False,
+        ),
+        agreements=agreements,
+    )
+
+
+def test_partner_opens_updates_lists_and_closes_an_account(demo, live_server):
+    client = demo.broker(live_server.url)
+    created = client.create_account(account_request(margin=True))
+    assert created.status == "ACTIVE"
+    assert created.identity.given_name == "Jo"
+    assert created.contact.email_address == "jo@example.com"
+    row = Account.objects.select_related("client").get(pk=created.id)
+    assert row.partner == demo.partner
+    assert row.account_type == "margin"
+    assert row.client.legal_name == "Jo Doe"
+    assert row.client.country == "US"
+    assert row.client.tax_id == "666-55-4321"
+
+    fetched = client.get_account_by_id(created.id)
+    assert fetched.account_number == row.number
+    listed = client.list_accounts(ListAccountsRequest(sort=Sort.ASC))
+    assert {a.account_number for a in listed} == {"DEMO0006", row.number}
+
+    updated = client.update_account(
+        created.id, UpdateAccountRequest(contact=UpdatableContact(email_address="new@example.com"))
+    )
+    assert updated.contact.email_address == "new@example.com"
+    row.client.refresh_from_db()
+    assert row.client.email == "new@example.com"
+
+    trade = client.get_trade_account_by_id(created.id)
+    assert trade.cash == "0"
+    assert trade.multiplier == "2"
+
+    client.close_account(created.id)
+    row.refresh_from_db()
+    assert row.status == AccountStatus.ACCOUNT_CLOSED
+
+
+def test_closing_an_account_with_cash_is_refused(demo, live_server):
+    client = demo.broker(live_server.url)
+    with pytest.raises(APIError) as caught:
+        client.close_account(demo.accounts["DEMO0006"].pk)
+    assert caught.value.status_code == 409
+    assert caught.value.code == "account_has_cash"
+
+
+def test_partner_sees_only_its_own_accounts(demo, live_server):
+    other = AccountFactory(partner=PartnerFactory(), client=ClientFactory())
+    client = demo.broker(live_server.url)
+    for call in (
+        lambda: client.get_account_by_id(other.pk),
+        lambda: client.get_trade_account_by_id(other.pk),
+        lambda: client.get_orders_for_account(other.pk),
+        lambda: client.get_account_by_id(demo.accounts["DEMO0001"].pk),  # not a partner account
+    ):
+        with pytest.raises(APIError) as caught:
+            call()
+        assert caught.value.status_code == 404
+
+
+def test_ach_deposit_and_withdrawal_settle_through_the_simulated_rail(demo, live_server):
+    client = demo.broker(live_server.url)
+    account = demo.accounts["DEMO0006"]
+    relationship = client.create_ach_relationship_for_account(
+        account.pk,
+        CreateACHRelationshipRequest(
+            account_owner_name="Nora Winters",
+            bank_account_type=BankAccountType.CHECKING,
+            bank_account_number="123456789",
+            bank_routing_number=ROUTING,
+            nickname="Checking",
+        ),
+    )
+    assert relationship.status == "APPROVED"
+    assert [r.id for r in client.get_ach_relationships_for_account(account.pk)] == [relationship.id]
+
+    deposit = client.create_transfer_for_account(
+        account.pk,
+        CreateACHTransferRequest(
+            amount="1500.25",
+            direction=TransferDirection.INCOMING,
+            timing=TransferTiming.IMMEDIATE,
+            relationship_id=relationship.id,
+        ),
+    )
+    assert deposit.status == "QUEUED"  # answered before the rail settles it
+    assert Transfer.objects.get(pk=deposit.id).status == "COMPLETE"
+    cash = CashBalance.objects.get(account=account, currency="USD")
+    assert cash.settled == Decimal("26500.25")
+
+    withdrawal = client.create_transfer_for_account(
+        account.pk,
+        CreateACHTransferRequest(
+            amount="500",
+            direction=TransferDirection.OUTGOING,
+            timing=TransferTiming.IMMEDIATE,
+            relationship_id=relationship.id,
+        ),
+    )
+    assert Transfer.objects.get(pk=withdrawal.id).status == "COMPLETE"
+    cash.refresh_from_db()
+    assert cash.settled == Decimal("26000.25")
+
+    with pytest.raises(APIError) as caught:
+        client.create_transfer_for_account(
+            account.pk,
+            CreateACHTransferRequest(
+                amount="30000",
+                direction=TransferDirection.OUTGOING,
+                timing=TransferTiming.IMMEDIATE,
+                relationship_id=relationship.id,
+            ),
+        )
+    assert caught.value.code == "insufficient_funds"
+
+    transfers = client.get_transfers_for_account(account.pk)
+    assert {t.id for t in transfers} == {deposit.id, withdrawal.id}
+    assert {t.status for t in transfers} == {"COMPLETE"}
+    assert ledger_reconciliation() == []
+
+    trade = client.get_trade_account_by_id(account.pk)
+    assert trade.cash == "26000.25"
+    assert trade.cash_withdrawable == "26000.25"
+
+
+def test_cash_journal_between_two_partner_accounts(demo, live_server):
+    client = demo.broker(live_server.url)
+    second = client.create_account(account_request(email="second@example.com"))
+    journal = client.create_journal(
+        CreateJournalRequest(
+            from_account=demo.accounts["DEMO0006"].pk,
+            to_account=second.id,
+            entry_type=JournalEntryType.CASH,
+            amount=250.5,
+            description="Welcome bonus",
+        )
+    )
+    assert journal.status == "executed"
+    assert journal.net_amount == 250.5
+    assert CashBalance.objects.get(account_id=second.id).settled == Decimal("250.5")
+    assert CashBalance.objects.get(account=demo.accounts["DEMO0006"]).settled == Decimal("24749.5")
+    with pytest.raises(APIError) as caught:
+        client.create_journal(
+            CreateJournalRequest(
+                from_account=second.id,
+                to_account=demo.accounts["DEMO0001"].pk,  # not the partner's
+                entry_type=JournalEntryType.CASH,
+                amount=1,
+            )
+        )
+    assert caught.value.status_code == 404
+    activities = client.get_account_activities(
+        GetAccountActivitiesRequest(account_id=second.id, activity_types=[ActivityType.JNLC])
+    )
+    assert [a.net_amount for a in activities] == [250.5]
+    assert ledger_reconciliation() == []
+
+
+def test_orders_positions_and_activities_for_a_partner_account(demo, live_server):
+    client = demo.broker(live_server.url)
+    account_id = demo.accounts["DEMO0006"].pk
+    order = client.submit_order_for_account(
+        account_id,
+        LimitOrderRequest(
+            symbol="AAPL",
+            qty=3,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.DAY,
+            limit_price=228,
+            client_order_id="nw-1",
+        ),
+    )
+    assert order.status == "pending_new"
+    assert Order.objects.get(pk=order.id).account_id == account_id
+    assert client.get_order_for_account_by_id(account_id, order.id).id == order.id
+    assert client.get_order_for_account_by_client_id(account_id, "nw-1").id == order.id
+    assert [o.id for o in client.get_orders_for_account(account_id)] == [order.id]
+    client.cancel_order_for_account_by_id(account_id, order.id)
+    assert Order.objects.get(pk=order.id).status == OrderStatus.PENDING_CANCEL
+    assert client.cancel_orders_for_account(account_id) == []
+
+    assert client.get_all_positions_for_account(account_id) == []
+    everything = client.get_all_accounts_positions()
+    assert set(everything.positions) == {str(account_id)}
+
+    activities = client.get_account_activities(GetAccountActivitiesRequest())
+    assert [a.activity_type for a in activities] == [ActivityType.CSD]
+    assert activities[0].net_amount == 25000
+
+
+def test_reference_data_through_the_broker_client(demo, live_server):
+    client = demo.broker(live_server.url)
+    assert client.get_clock().next_close
+    assert client.get_asset("SPY").symbol == "SPY"
+    assert len(client.get_all_assets()) > 10
