@@ -8,9 +8,13 @@ the first message (the Alpaca SDK sends no Origin header), so they need no origi
 from django.urls import path
 
 from apps.api.consumers import TradingStreamConsumer
+from apps.marketdata import routing as marketdata_routing
 
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [
+    *marketdata_routing.websocket_urlpatterns,
+]
 
 api_websocket_urlpatterns: list = [
     path("stream", TradingStreamConsumer.as_asgi()),
+    *marketdata_routing.api_websocket_urlpatterns,
 ]

@@ -1,0 +1,373 @@
+"""WebSocket consumers of market data: the desk's JSON feed at ``/ws/market/`` and the Alpaca
+data streams (msgpack) at ``/v2/<feed>`` and ``/v1beta3/crypto/<loc>``.
+
+Conflation, the reason these consumers look the way they do: the channel layer hands every
+message to ``md_event``, which only files it in ``pending`` (latest quote per symbol, a short
+bounded list of trades and bar minutes, depth increments up to a bound and past it a marker
+"send a fresh snapshot instead"). A separate sender task drains ``pending`` while the socket
+keeps up. A client that stops reading therefore holds at most one conflated state per symbol
+and channel, never an unbounded queue, and never delays other connections: the channel layer
+receive loop never waits on this client's socket.
+
+Under daphne the sender also looks at the bytes still unsent on the TCP transport and pauses
+while they exceed ``SEND_BACKLOG_LIMIT``, so a stalled client keeps conflating here instead of
+piling frames into Twisted's write buffer. Other servers give no such signal; there the
+socket write itself is the only brake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from apps.marketdata import keys
+from apps.marketdata.messages import bar_message, encode, error_message, quote_message
+from apps.marketdata.selectors import adepth_snapshot, alatest_quote, alatest_trade_price
+from apps.marketdata.specs import MarketSpec
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+MAX_SUBSCRIPTIONS = 400
+TRADES_KEPT_PER_SYMBOL = 100
+BARS_KEPT_PER_SYMBOL = 3
+DEPTH_INCREMENTS_KEPT = 500
+SEND_BACKLOG_LIMIT = 256 * 1024
+STALLED_POLL_SECONDS = 0.05
+RESNAPSHOT = object()
+
+
+def transport_backlog(send: Any) -> int | None:
+    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable."""
+    if not isinstance(send, functools.partial) or not send.args:
+        return None
+    transport = getattr(send.args[0], "transport", None)
+    data = getattr(transport, "dataBuffer", None)
+    if data is None:
+        return None
+    return len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+
+
+@database_sync_to_async
+def _specs(symbols: list[str]) -> dict[str, MarketSpec]:
+    from apps.marketdata.specs import specs_for
+
+    return specs_for(set(symbols))
+
+
+@database_sync_to_async
+def _prev_close(spec: MarketSpec):
+    from apps.marketdata.selectors import prev_close
+
+    return prev_close(spec)
+
+
+@database_sync_to_async
+def _latest_bar(symbol: str):
+    from apps.marketdata.selectors import latest_bar
+
+    return latest_bar(symbol)
+
+
+class ConflatingConsumer(AsyncWebsocketConsumer):
+    """Subscriptions to market data groups with per-connection conflation (see module doc).
+    Subclasses say how to frame each message (``frame``) and how to greet a new subscriber."""
+
+    async def setup_conflation(self) -> None:
+        self.subscriptions: set[tuple[str, str]] = set()
+        self.pending: dict[tuple[str, str], Any] = {}
+        self.depth_last: dict[str, int] = {}  # last depth seq filed or covered by a snapshot
+        self.depth_floor: dict[str, int] = {}  # seq of the last snapshot sent
+        self.snapshotting: set[str] = set()
+        self.wakeup = asyncio.Event()
+        self.sender = asyncio.create_task(self._send_loop())
+
+    async def disconnect(self, code: int) -> None:
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+        for channel, symbol in list(getattr(self, "subscriptions", ())):
+            await self.channel_layer.group_discard(keys.group(channel, symbol), self.channel_name)
+
+    def backlog(self) -> int | None:
+        return transport_backlog(self.base_send)
+
+    async def subscribe(self, channel: str, symbol: str) -> None:
+        if (channel, symbol) not in self.subscriptions:
+            self.subscriptions.add((channel, symbol))
+            await self.channel_layer.group_add(keys.group(channel, symbol), self.channel_name)
+
+    async def unsubscribe(self, channel: str, symbol: str) -> None:
+        if (channel, symbol) in self.subscriptions:
+            self.subscriptions.discard((channel, symbol))
+            self.pending.pop((channel, symbol), None)
+            await self.channel_layer.group_discard(keys.group(channel, symbol), self.channel_name)
+
+    # --- the channel layer side: file, never send -----------------------------------------
+
+    async def md_event(self, event: dict[str, Any]) -> None:
+        channel, symbol, items = event["channel"], event["symbol"], event["items"]
+        key = (channel, symbol)
+        if key not in self.subscriptions:
+            return
+        if channel == "quotes":
+            self.pending[key] = items[-1][1]
+        elif channel == "trades":
+            kept = self.pending.get(key)
+            if kept is None:
+                kept = self.pending[key] = deque(maxlen=TRADES_KEPT_PER_SYMBOL)
+            kept.extend(items)
+        elif channel == "bars":
+            kept = self.pending.setdefault(key, {})
+            for minute, text in items:
+                kept[minute] = text
+            while len(kept) > BARS_KEPT_PER_SYMBOL:
+                kept.pop(next(iter(kept)))
+        elif channel == "depth":
+            self._file_depth(key, symbol, items)
+        self.wakeup.set()
+
+    def _file_depth(self, key: tuple[str, str], symbol: str, items: list) -> None:
+        kept = self.pending.get(key)
+        if kept is RESNAPSHOT:
+            return  # a snapshot is on its way; it will cover these
+        if symbol in self.snapshotting:
+            # Reading the snapshot: keep everything, it is sorted out against the snapshot.
+            self.pending.setdefault(key, []).extend(items)
+            return
+        last = self.depth_last.get(symbol)
+        if last is None:
+            return
+        if kept is None:
+            kept = self.pending[key] = []
+        for seq, text in items:
+            if seq <= last:
+                continue
+            if seq != last + 1:
+                # A message the channel layer dropped (a full channel): the book we would
+                # build is wrong, so send a fresh snapshot instead of the increments.
+                self.pending[key] = RESNAPSHOT
+                return
+            kept.append((seq, text))
+            last = seq
+        self.depth_last[symbol] = last
+        if len(kept) > DEPTH_INCREMENTS_KEPT:
+            self.pending[key] = RESNAPSHOT
+
+    # --- the socket side ---------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                await self.wakeup.wait()
+                self.wakeup.clear()
+                while self.pending:
+                    backlog = self.backlog()
+                    if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
+                        await asyncio.sleep(STALLED_POLL_SECONDS)
+                        continue
+                    pending, self.pending = self.pending, {}
+                    for (channel, symbol), value in pending.items():
+                        if (channel, symbol) not in self.subscriptions:
+                            continue
+                        await self.flush_one(channel, symbol, value)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("market data sender failed; closing the socket")
+            await self.close(code=1011)
+
+    async def flush_one(self, channel: str, symbol: str, value: Any) -> None:
+        if channel == "quotes":
+            await self.emit(channel, value)
+        elif channel == "trades":
+            for _seq, text in value:
+                await self.emit(channel, text)
+        elif channel == "bars":
+            for text in value.values():
+                await self.emit(channel, text)
+        elif channel == "depth":
+            if value is RESNAPSHOT:
+                await self.send_depth_snapshot(symbol)
+                return
+            for seq, text in value:
+                if seq > self.depth_floor.get(symbol, 0):
+                    await self.emit(channel, text)
+
+    async def send_depth_snapshot(self, symbol: str) -> None:
+        """Send the book as of its depth sequence; increments at or below it are dropped."""
+        self.snapshotting.add(symbol)
+        try:
+            snapshot = await adepth_snapshot(symbol)
+        finally:
+            self.snapshotting.discard(symbol)
+        self.depth_floor[symbol] = snapshot.seq
+        key = ("depth", symbol)
+        kept = self.pending.get(key)
+        last = snapshot.seq
+        if isinstance(kept, list):
+            newer = sorted({s: t for s, t in kept if s > snapshot.seq}.items())
+            if all(s == snapshot.seq + i + 1 for i, (s, _t) in enumerate(newer)):
+                kept[:] = newer
+                last = newer[-1][0] if newer else snapshot.seq
+            else:
+                self.pending[key] = RESNAPSHOT
+        if self.pending.get(key) is not RESNAPSHOT:
+            self.depth_last[symbol] = last
+        await self.emit_depth_snapshot(snapshot)
+
+    async def emit(self, channel: str, text: str) -> None:
+        raise NotImplementedError
+
+    async def emit_depth_snapshot(self, snapshot: Any) -> None:
+        raise NotImplementedError
+
+
+class MarketDataConsumer(ConflatingConsumer):
+    """``/ws/market/``: the trading desk's feed, session-authenticated (docs/marketdata.md)."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        # Accept, then close: a close before accept becomes an HTTP 403 and the client never
+        # sees the 4401 that tells it to sign in again.
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.setup_conflation()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if not hasattr(self, "subscriptions"):
+            return
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self.send_error("invalid_json", "Messages are JSON objects.")
+            return
+        if not isinstance(content, dict):
+            await self.send_error("invalid_message", "Messages are JSON objects.")
+            return
+        action = content.get("action")
+        if action in ("subscribe", "unsubscribe"):
+            await self.change_subscriptions(action, content)
+        elif action == "snapshot":
+            symbol = content.get("symbol")
+            if not isinstance(symbol, str) or ("depth", symbol) not in self.subscriptions:
+                await self.send_error("not_subscribed", "Subscribe to depth for this symbol first.")
+                return
+            self.pending[("depth", symbol)] = RESNAPSHOT
+            self.wakeup.set()
+        else:
+            await self.send_error(
+                "invalid_action", "action must be subscribe, unsubscribe or snapshot."
+            )
+
+    async def change_subscriptions(self, action: str, content: dict[str, Any]) -> None:
+        channels = content.get("channels")
+        symbols = content.get("symbols")
+        if (
+            not isinstance(channels, list)
+            or not isinstance(symbols, list)
+            or not all(isinstance(c, str) for c in channels)
+            or not all(isinstance(s, str) for s in symbols)
+        ):
+            await self.send_error(
+                "invalid_message", "channels and symbols must be lists of strings."
+            )
+            return
+        unknown_channels = [c for c in channels if c not in keys.CHANNELS]
+        if unknown_channels:
+            await self.send_error(
+                "unknown_channel",
+                f"Unknown channel {unknown_channels[0]!r}; use {', '.join(keys.CHANNELS)}.",
+            )
+            return
+        if action == "unsubscribe":
+            for channel in channels:
+                for symbol in symbols:
+                    await self.unsubscribe(channel, symbol)
+            return
+        specs = await _specs(symbols)
+        unknown = [s for s in symbols if s not in specs]
+        if unknown:
+            await self.send_error("unknown_symbol", f"Unknown symbol {unknown[0]!r}.")
+        wanted = {(c, s) for c in channels for s in symbols if s in specs}
+        if len(self.subscriptions | wanted) > MAX_SUBSCRIPTIONS:
+            await self.send_error(
+                "too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} channel/symbol pairs."
+            )
+            return
+        for channel in channels:
+            for symbol in symbols:
+                spec = specs.get(symbol)
+                if spec is None:
+                    continue
+                await self.subscribe(channel, symbol)
+                await self.greet(channel, spec)
+
+    async def greet(self, channel: str, spec: MarketSpec) -> None:
+        """What a new subscriber gets at once: the book (depth), the current quote, the
+        current bar. A re-subscribe to depth is how a client recovers from a gap."""
+        symbol = spec.symbol
+        if channel == "depth":
+            self.pending[("depth", symbol)] = RESNAPSHOT
+            self.wakeup.set()
+        elif channel == "quotes":
+            quote = await alatest_quote(symbol)
+            last = await alatest_trade_price(symbol)
+            if quote is None and last is None:
+                return
+            quote = quote or {"bid": None, "bid_size": 0, "ask": None, "ask_size": 0, "at": None}
+            message = quote_message(
+                spec,
+                bid=quote["bid"],
+                bid_size=quote["bid_size"],
+                ask=quote["ask"],
+                ask_size=quote["ask_size"],
+                last=last,
+                prev_close=await _prev_close(spec),
+                at=quote["at"] or None,
+            )
+            self.pending.setdefault(("quotes", symbol), encode(message))
+            self.wakeup.set()
+        elif channel == "bars":
+            bar = await _latest_bar(symbol)
+            if bar is not None:
+                from apps.marketdata.messages import iso
+
+                kept = self.pending.setdefault(("bars", symbol), {})
+                kept.setdefault(iso(bar["start"]), encode(bar_message(spec, bar)))
+                self.wakeup.set()
+
+    async def emit(self, channel: str, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def emit_depth_snapshot(self, snapshot: Any) -> None:
+        specs = await _specs([snapshot.symbol])
+        spec = specs[snapshot.symbol]
+
+        def rows(levels):
+            return [[spec.price_str(p), spec.qty_str(q), c] for p, q, c in levels]
+
+        await self.send(
+            text_data=encode(
+                {
+                    "type": "snapshot",
+                    "channel": "depth",
+                    "symbol": snapshot.symbol,
+                    "seq": snapshot.seq,
+                    "bids": rows(snapshot.bids),
+                    "asks": rows(snapshot.asks),
+                }
+            )
+        )
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send(text_data=encode(error_message(code, message)))
