@@ -1,11 +1,12 @@
-"""Operations portal for the audit trail: read-only, as the database trigger makes it anyway."""
+"""Operations portal for compliance: the audit trail (read-only, as the database trigger makes it
+anyway) and the firm's restricted list."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from apps.clients.admin import AccountScopedAdminMixin, ReadOnlyAdminMixin
-from apps.compliance.models import AuditEvent
+from apps.compliance.models import AuditEvent, RestrictedInstrument
 
 
 @admin.register(AuditEvent)
@@ -17,3 +18,14 @@ class AuditEventAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, admin.ModelAd
     raw_id_fields = ["actor", "account"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+
+@admin.register(RestrictedInstrument)
+class RestrictedInstrumentAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "client", "reason", "active", "created_at"]
+    list_filter = ["active", "instrument__asset_class"]
+    search_fields = ["instrument__symbol", "instrument__name", "client__legal_name", "reason"]
+    list_select_related = ["instrument", "client"]
+    autocomplete_fields = ["instrument", "client"]
+    readonly_fields = ["created_at"]
+    date_hierarchy = "created_at"

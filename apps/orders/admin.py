@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.clients.admin import AccountScopedAdminMixin, ReadOnlyAdminMixin
-from apps.orders.models import Execution, Order
+from apps.orders.models import Execution, Order, ShardProgress
 
 
 class ExecutionInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -84,3 +84,12 @@ class ExecutionAdmin(ReadOnlyAdminMixin, AccountScopedAdminMixin, admin.ModelAdm
     raw_id_fields = ["order", "account", "instrument"]
     date_hierarchy = "executed_at"
     show_full_result_count = False
+
+
+@admin.register(ShardProgress)
+class ShardProgressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Where the applier stands per matcher shard: for operations watching a backlog, never to
+    edit (moving the checkpoint would skip or double-apply engine events)."""
+
+    list_display = ["shard", "last_seq", "updated_at"]
+    ordering = ["shard"]

@@ -12,8 +12,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.clients.choices import Role
 from apps.clients.roles import roles_sync
+from apps.compliance.models import RestrictedInstrument
 from apps.compliance.services import audit_record
 from apps.instruments.models import SettlementCycle
+from apps.orders.models import ShardProgress
 from tests.clients.factories import (
     AccountFactory,
     ClientUserFactory,
@@ -38,6 +40,7 @@ READ_ONLY = {
     "positions.position",
     "positions.cashbalance",
     "compliance.auditevent",
+    "orders.shardprogress",
 }
 
 # The models that keep django-simple-history records; their admin shows that history.
@@ -83,6 +86,8 @@ def one_of_everything(db):
     venue.sessions.create(phase="continuous", starts_at="09:30", ends_at="16:00")
     venue.holidays.create(date="2026-12-25", name="Christmas Day")
     SettlementCycle.objects.create(asset_class="equity", days=1)
+    RestrictedInstrument.objects.create(instrument=execution.instrument, reason="Pending deal")
+    ShardProgress.objects.create(shard=0, last_seq=execution.engine_sequence)
     return execution
 
 
