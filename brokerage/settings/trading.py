@@ -1,6 +1,6 @@
 """The trading system's own knobs: DRF, the API schema, shards, demo behaviour."""
 
-from .env import env_bool, env_int
+from .env import env_bool, env_int, env_str
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -21,3 +21,8 @@ SPECTACULAR_SETTINGS = {
 ENGINE_SHARDS = env_int("ENGINE_SHARDS", 1)
 DEMO_LIQUIDITY = env_bool("DEMO_LIQUIDITY", True)
 DEMO_PORT = env_int("PORT", 8000)
+# Where the browser opens its WebSockets (the desk's market data and order updates), e.g.
+# "wss://desk.example.com". Empty: same origin as the page, except in development where daphne
+# listens next to gunicorn, so the desk uses ws://<page host>:<WS_PORT> (default PORT + 1).
+WEBSOCKET_BASE_URL = env_str("WEBSOCKET_BASE_URL", "").rstrip("/")
+WEBSOCKET_DEV_PORT = env_int("WS_PORT", DEMO_PORT + 1)
