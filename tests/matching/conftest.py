@@ -18,3 +18,9 @@ def stream_prefix(settings) -> Iterator[str]:
     settings.ENGINE_STREAM_PREFIX = prefix
     yield prefix
     transport.delete_prefix_keys(prefix)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist registers this marker only when it is loaded; the documented run of this directory
+    # uses -p no:xdist, and --strict-markers would refuse the process tests' group.
+    config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker")
