@@ -277,8 +277,8 @@ def main() -> int:
                         ev_rate, (None, None, None), mach))  # fmt: skip
 
         lat = latency_run(paced, args.rate)
-        rows.append(row(f"matcher via redis: in->out latency at {args.rate:,.0f} commands/s offered",
-                        lat["events_per_s"], lat["lat"], mach))  # fmt: skip
+        name = f"matcher via redis: in->out latency at {args.rate:,.0f} commands/s offered"
+        rows.append(row(name, lat["events_per_s"], lat["lat"], mach))
     finally:
         if matcher is not None:
             matcher.send_signal(signal.SIGTERM)
