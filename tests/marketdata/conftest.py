@@ -1,0 +1,30 @@
+"""Market data tests run on the real Redis channel layer with a prefix of their own, so they
+never meet another engineer's test run or a running demo."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from apps.marketdata import specs
+from apps.marketdata.publisher import publisher
+
+
+@pytest.fixture
+def md(settings, stream_prefix):
+    """Own engine/market data prefix and channel layer prefix; empty spec caches."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [settings.REDIS_URL],
+                "prefix": f"test-asgi-{uuid.uuid4().hex[:10]}",
+                "capacity": 1000,
+            },
+        }
+    }
+    specs.clear()
+    yield stream_prefix
+    publisher.flush()
+    specs.clear()
