@@ -1400,6 +1400,7 @@ class Engine:
             book.held = []
             for o in held:
                 self._rest(book, o, ts, out)
+                _move_to_arrival_place(o)
         if state == CLOSED:
             for o in book.canonical_orders():
                 tif = o.tif
@@ -1494,7 +1495,7 @@ class Engine:
     def _uncross(self, book: Book, ts: int, out: list) -> None:
         """Execute the call at one price: best-priced buys against best-priced sells, time
         priority within a price. Taker is the buy order, maker the sell; no aggressor."""
-        price, matched, _imbalance, _side = self._auction_price(book)
+        price, matched, imbalance, side = self._auction_price(book)
         if price is not None and matched:
             buys = [
                 (o, book.bids.levels[k])
@@ -1537,7 +1538,10 @@ class Engine:
                 self._book_delta(book, bs, lvl, ts, out)
             book.last_price = price
             book.recenter_band()
-        self._indicative(book, ts, out, EV_AUCTION)
+        else:
+            price, matched, imbalance, side = None, 0, 0, None
+        self.seq += 1
+        out.append((EV_AUCTION, self.seq, ts, book.symbol, price, matched, imbalance, side))
 
     # --- snapshot / restore / rebuild ----------------------------------------------------
 
@@ -1682,6 +1686,23 @@ class Engine:
 
     def resting_count(self) -> int:
         return sum(len(b.orders) for b in self.books.values())
+
+
+def _move_to_arrival_place(o: Order) -> None:
+    """Move a just-rested order back to its arrival place in its level's queue: a held cls
+    order keeps the time priority it had when it was accepted."""
+    lvl = o.level
+    assert lvl is not None
+    q = lvl.hidden_queue if o.hidden else lvl.queue
+    assert q is not None
+    if len(q) < 2 or q[-2].tiebreak < o.tiebreak:
+        return
+    q.pop()
+    for i, other in enumerate(q):
+        if other.tiebreak > o.tiebreak:
+            q.insert(i, o)
+            return
+    q.append(o)
 
 
 def _best_displayed(bs: BookSide) -> Level | None:

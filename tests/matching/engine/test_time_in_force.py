@@ -113,3 +113,11 @@ def test_market_ioc_and_fok_are_refused_during_a_call():
     )
     assert venue.buy("i", 1, 100, tif="ioc")[0]["reason"] == "tif_not_allowed_in_session"
     assert venue.buy("f", 1, 100, tif="fok")[0]["reason"] == "tif_not_allowed_in_session"
+
+
+def test_held_cls_order_keeps_its_arrival_priority_in_the_closing_auction(venue):
+    venue.buy("c1", 5, 100, tif="cls")
+    venue.buy("d1", 5, 100)
+    venue.session("closing_auction")
+    venue.sell("s1", 5, 100)
+    assert fills(venue.session("closed")) == [("c1", "s1", 100, 5)]
