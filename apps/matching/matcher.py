@@ -283,6 +283,9 @@ class Matcher:
             if self._restore_snapshot():
                 return
             if self._try_lease():
+                # Reading Postgres may take longer than a lease: hold it for the build, the
+                # first publish brings the TTL back to normal.
+                self.r.pexpire(self.k_lease, 60_000)
                 self.leader = True
                 self._initial_state()
                 return

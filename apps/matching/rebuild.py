@@ -115,6 +115,7 @@ def load_rebuild_state(
         last_seq=last_known_seq(shard),
     )
     open_orders = Order.objects.filter(instrument_id__in=by_id)
+    # Postgres sorts NULL engine_sequence last in ascending order: unsequenced orders follow.
     resting = open_orders.filter(status__in=RESTING_STATUSES).order_by(
         "engine_sequence", "accepted_at", "created_at"
     )
@@ -122,7 +123,6 @@ def load_rebuild_state(
         order.instrument = by_id[order.instrument_id]
         leaves = quantity_to_lots(order.instrument, order.quantity - order.filled_quantity)
         state.resting.append((new_order_command(order, ts_ns=ts_ns), leaves))
-    # engine_sequence NULLS sort last in Postgres ascending order: the documented fallback.
 
     pending = open_orders.filter(
         status__in=(

@@ -192,7 +192,7 @@ SYMBOLS_ARGS = ("--shard", "0", "--symbols", ",".join(SYMBOLS), "--session", "co
 def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dropped(
     processes,
 ):
-    commands = workload(6000)
+    commands = workload(4000)
     new_ids = [c[3] for c in commands if c[0] == "new"]
     assert len(set(new_ids)) < len(new_ids)  # the workload re-sends some orders
     processes.matcher(*SYMBOLS_ARGS)
@@ -212,10 +212,10 @@ def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dr
 
 
 def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
-    commands = workload(24_000, seed=11)
-    proc = processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "2500")
+    commands = workload(12_000, seed=11)
+    proc = processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "1500")
     wait_until(progress, 30, "the matcher's initial state")
-    publisher = publish_in_chunks(commands, chunk=400, pause=0.03)
+    publisher = publish_in_chunks(commands, chunk=200, pause=0.03)
     r = redis_client()
     wait_until(
         lambda: (
@@ -232,7 +232,7 @@ def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
     snapshot_in_id = r.hget(shard_key(0, "snapshot"), "in_id")
     assert snapshot_in_id != b"0-0"
 
-    processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "2500")
+    processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "1500")
     publisher.join()
     wait_all_processed(timeout=40)
 
@@ -245,17 +245,17 @@ def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
 
 
 def test_standby_takes_over_within_two_seconds_without_gaps_or_repeats(processes):
-    commands = workload(24_000, seed=23)
-    primary = processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "3000")
+    commands = workload(12_000, seed=23)
+    primary = processes.matcher(*SYMBOLS_ARGS, "--snapshot-every", "1500")
     wait_until(progress, 30, "the primary's initial state")
-    processes.matcher(*SYMBOLS_ARGS, "--standby", "--snapshot-every", "3000")
+    processes.matcher(*SYMBOLS_ARGS, "--standby", "--snapshot-every", "1500")
     r = redis_client()
     wait_until(lambda: r.exists(shard_key(0, "standby")), 30, "the standby's heartbeat")
     lease_key = shard_key(0, "lease")
     primary_token = r.get(lease_key)
 
-    publisher = publish_in_chunks(commands, chunk=300, pause=0.03)
-    wait_until(lambda: (p := progress()) and p[1] > 8000, 30, "the primary's progress")
+    publisher = publish_in_chunks(commands, chunk=200, pause=0.03)
+    wait_until(lambda: (p := progress()) and p[1] > 4000, 30, "the primary's progress")
     primary.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     primary.wait()
