@@ -24,6 +24,7 @@ from apps.matching import transport
 from apps.matching.commands import new_order_command
 from apps.matching.engine import Cancel, Engine, NewOrder
 from apps.matching.matcher import bare_spec
+from apps.matching.metrics import metrics_snapshot
 from apps.matching.transport import (
     input_stream,
     iter_all_events,
@@ -209,6 +210,8 @@ def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dr
     accepted = [e[4] for e in events if e[0] == "accepted"]
     assert len(accepted) == len(set(accepted))  # a re-sent order id is never accepted twice
     assert redis_client().xinfo_groups(input_stream(0))[0]["pending"] == 0  # all acked
+    wait_until(lambda: metrics_snapshot(0).get("total_commands") == len(commands), 5, "the metrics")
+    assert metrics_snapshot(0)["total_events"] == len(events)
 
 
 def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
