@@ -13,10 +13,12 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from channels.layers import channel_layers
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from apps.api.base import BrokerScope
@@ -68,7 +70,20 @@ def trade_event_stream(
         loop.close()
 
 
+class EventStreamRenderer(BaseRenderer):
+    """Lets ``Accept: text/event-stream`` (what the SDK sends) through content negotiation; the
+    stream itself is a StreamingHttpResponse, and an error before it starts is JSON."""
+
+    media_type = "text/event-stream"
+    format = "event-stream"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
+        return json.dumps(data).encode()
+
+
 class TradeEventsApi(BrokerScope):
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
     @extend_schema(
         operation_id="broker_events_trades",
         responses={200: None},

@@ -16,7 +16,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 times socket reads out after 5 s, exactly channels_redis's BZPOPMIN
+            # block: an idle consumer's receive would fail with TimeoutError. Reads may block
+            # longer than the pop itself.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
             "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
         },

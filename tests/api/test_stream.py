@@ -1,0 +1,185 @@
+"""The trading stream (``/stream``) in the SDK's protocol, and the broker's SSE trade events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from alpaca.trading.models import TradeUpdate
+from alpaca.trading.stream import TradingStream
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from apps.api.streaming import order_group
+from brokerage.asgi import application
+from tests.orders.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def update_for(order, event: str = "fill") -> dict:
+    return {
+        "type": "order.update",
+        "event": event,
+        "order_id": str(order.pk),
+        "price": "229.5",
+        "qty": "10",
+        "position_qty": "10",
+        "execution_id": "5d1a6b0e-3b4c-4d2e-8f00-0123456789ab",
+        "at": "2026-11-23T15:00:00.123456Z",
+    }
+
+
+def test_stream_authenticates_listens_and_relays_order_updates(demo):
+    account = demo.accounts["DEMO0001"]
+    order = OrderFactory(account=account, instrument__symbol="AAPL", status="filled")
+    key_id, secret = demo.keys["DEMO0001"]
+
+    async def scenario() -> list[dict]:
+        socket_ = WebsocketCommunicator(application, "/stream")
+        connected, _ = await socket_.connect()
+        assert connected
+        await socket_.send_to(
+            text_data=json.dumps(
+                {"action": "authenticate", "data": {"key_id": key_id, "secret_key": secret}}
+            )
+        )
+        replies = [json.loads(await socket_.receive_from())]
+        await socket_.send_to(
+            text_data=json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}})
+        )
+        replies.append(json.loads(await socket_.receive_from()))
+        await asyncio.sleep(6)  # idle past redis-py's default 5 s socket timeout
+        layer = get_channel_layer()
+        await layer.group_send(order_group(account.pk), update_for(order))
+        replies.append(json.loads(await socket_.receive_from(timeout=5)))
+        await socket_.disconnect()
+        return replies
+
+    auth, listening, update = async_to_sync(scenario)()
+    assert auth == {
+        "stream": "authorization",
+        "data": {"status": "authorized", "action": "authenticate"},
+    }
+    assert listening == {"stream": "listening", "data": {"streams": ["trade_updates"]}}
+    assert update["stream"] == "trade_updates"
+    parsed = TradeUpdate(**update["data"])  # what TradingStream._cast does
+    assert parsed.event == "fill"
+    assert parsed.order.id == order.pk
+    assert parsed.price == 229.5
+
+
+def test_stream_refuses_a_wrong_secret(demo):
+    key_id, _ = demo.keys["DEMO0001"]
+
+    async def scenario() -> dict:
+        socket_ = WebsocketCommunicator(application, "/stream")
+        await socket_.connect()
+        await socket_.send_to(
+            text_data=json.dumps(
+                {"action": "authenticate", "data": {"key_id": key_id, "secret_key": "nope"}}
+            )
+        )
+        reply = json.loads(await socket_.receive_from())
+        await socket_.wait(timeout=1)
+        return reply
+
+    reply = async_to_sync(scenario)()
+    assert reply["data"]["status"] == "unauthorized"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.processes
+def test_sdk_trading_stream_against_daphne(demo):
+    """The SDK's own TradingStream, connected to a real daphne serving our ASGI app."""
+    account = demo.accounts["DEMO0001"]
+    order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
+    port = _free_port()
+    db = django_settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "brokerage.settings",
+    }
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "brokerage.asgi:application"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        key_id, secret = demo.keys["DEMO0001"]
+        stream = TradingStream(key_id, secret, url_override=f"ws://127.0.0.1:{port}/stream")
+        received: list[TradeUpdate] = []
+        got_one = threading.Event()
+
+        async def on_update(update: TradeUpdate) -> None:
+            received.append(update)
+            got_one.set()
+
+        stream.subscribe_trade_updates(on_update)
+        runner = threading.Thread(target=stream.run, daemon=True)
+        runner.start()
+        layer = get_channel_layer()
+        deadline = time.monotonic() + 20
+        while not got_one.is_set() and time.monotonic() < deadline:
+            # Until the SDK has authenticated and listened, nobody is in the group: resend.
+            async_to_sync(layer.group_send)(order_group(account.pk), update_for(order, "new"))
+            got_one.wait(0.5)
+        stream.stop()
+        runner.join(timeout=10)
+        assert received, "no trade update reached the SDK"
+        assert received[0].event == "new"
+        assert received[0].order.id == order.pk
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_sse_trade_events_stream_the_partners_order_updates(demo, live_server):
+    account = demo.accounts["DEMO0006"]
+    order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
+    key_id, secret = demo.keys["partner"]
+    response = requests.get(
+        live_server.url + "/v1/events/trades",
+        auth=(key_id, secret),
+        stream=True,
+        timeout=10,
+        headers={"Accept": "text/event-stream"},
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    lines = response.iter_lines(chunk_size=1, decode_unicode=True)
+    assert next(lines) == ": connected"  # subscribed to the account groups
+    time.sleep(6)  # idle past redis-py's default 5 s socket timeout
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(order_group(account.pk), update_for(order, "canceled"))
+    data = next(line for line in lines if line.startswith("data: "))
+    event = json.loads(data.removeprefix("data: "))
+    assert event["event"] == "canceled"
+    assert event["order"]["id"] == str(order.pk)
+    assert event["account_id"] == str(account.pk)
+    response.close()
