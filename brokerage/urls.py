@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("", include("apps.marketdata.urls")),
     path("", include("apps.api.urls")),
     path("", include("apps.web.urls")),
 ]

@@ -371,3 +371,156 @@ class MarketDataConsumer(ConflatingConsumer):
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send(text_data=encode(error_message(code, message)))
+
+
+# --- the Alpaca data streams (msgpack) ----------------------------------------------------
+
+
+@database_sync_to_async
+def _api_key_valid(key_id: str, secret: str) -> bool:
+    from apps.api.services import api_key_authenticate
+
+    return api_key_authenticate(key_id=key_id, secret=secret) is not None
+
+
+def _alpaca_time(iso_text: str):
+    """An RFC 3339 string as a msgpack Timestamp (the SDK calls ``.to_datetime()`` on ``t``)."""
+    import datetime as dt
+
+    import msgpack
+
+    moment = dt.datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+    return msgpack.Timestamp.from_datetime(moment)
+
+
+def _number(text: str | None):
+    """Alpaca's wire has numbers; our messages carry Decimal strings. Converted at this edge."""
+    from decimal import Decimal
+
+    if text is None:
+        return 0
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class AlpacaDataStreamConsumer(ConflatingConsumer):
+    """``StockDataStream`` / ``CryptoDataStream`` with ``url_override`` at ``/v2/<feed>`` or
+    ``/v1beta3/crypto/<loc>``: msgpack frames, ``auth`` with the API key, then ``subscribe``
+    to ``trades``, ``quotes`` and ``bars``; data frames are arrays of ``{"T": "t"|"q"|"b"}``.
+    Same groups and the same conflation as the desk's feed."""
+
+    CHANNEL_BY_ALPACA = {"trades": "trades", "quotes": "quotes", "bars": "bars"}
+
+    async def connect(self) -> None:
+        self.authenticated = False
+        self.crypto = "crypto" in self.scope.get("path", "")
+        await self.accept()
+        await self.send_frames([{"T": "success", "msg": "connected"}])
+
+    async def send_frames(self, frames: list[dict[str, Any]]) -> None:
+        import msgpack
+
+        await self.send(bytes_data=msgpack.packb(frames, datetime=False))
+
+    def wire(self, symbol: str) -> str:
+        return symbol.replace("-", "/") if self.crypto else symbol
+
+    def ours(self, symbol: str) -> str:
+        return symbol.replace("/", "-") if self.crypto else symbol
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        import msgpack
+
+        try:
+            content = msgpack.unpackb(bytes_data) if bytes_data else json.loads(text_data or "")
+        except Exception:
+            await self.send_frames([{"T": "error", "code": 400, "msg": "invalid syntax"}])
+            return
+        if not isinstance(content, dict):
+            await self.send_frames([{"T": "error", "code": 400, "msg": "invalid syntax"}])
+            return
+        action = content.get("action")
+        if action == "auth":
+            ok = await _api_key_valid(str(content.get("key", "")), str(content.get("secret", "")))
+            if not ok:
+                await self.send_frames([{"T": "error", "code": 402, "msg": "auth failed"}])
+                await self.close(code=1008)
+                return
+            self.authenticated = True
+            await self.setup_conflation()
+            await self.send_frames([{"T": "success", "msg": "authenticated"}])
+        elif action in ("subscribe", "unsubscribe"):
+            if not self.authenticated:
+                await self.send_frames([{"T": "error", "code": 401, "msg": "not authenticated"}])
+                return
+            await self.change(action, content)
+        else:
+            await self.send_frames([{"T": "error", "code": 400, "msg": "invalid syntax"}])
+
+    async def change(self, action: str, content: dict[str, Any]) -> None:
+        for alpaca_name, channel in self.CHANNEL_BY_ALPACA.items():
+            symbols = content.get(alpaca_name) or []
+            if not isinstance(symbols, list):
+                continue
+            ours = [self.ours(str(s)) for s in symbols if s != "*"]
+            known = await _specs(ours) if action == "subscribe" else {}
+            for symbol in ours:
+                if action == "subscribe" and symbol in known:
+                    await self.subscribe(channel, symbol)
+                elif action == "unsubscribe":
+                    await self.unsubscribe(channel, symbol)
+        reply: dict[str, Any] = {"T": "subscription"}
+        for alpaca_name, channel in self.CHANNEL_BY_ALPACA.items():
+            reply[alpaca_name] = sorted(self.wire(s) for c, s in self.subscriptions if c == channel)
+        for other in ("updatedBars", "dailyBars", "statuses", "lulds", "corrections"):
+            reply[other] = []
+        await self.send_frames([reply])
+
+    async def emit(self, channel: str, text: str) -> None:
+        message = json.loads(text)
+        symbol = self.wire(message["symbol"])
+        if channel == "trades":
+            frame = {
+                "T": "t",
+                "S": symbol,
+                "i": 0,
+                "x": "V",
+                "p": _number(message["price"]),
+                "s": _number(message["qty"]),
+                "t": _alpaca_time(message["at"]),
+                "c": ["@"],
+                "z": "C",
+            }
+        elif channel == "quotes":
+            if message.get("at") is None:
+                return
+            frame = {
+                "T": "q",
+                "S": symbol,
+                "bx": "V",
+                "bp": _number(message["bid"]),
+                "bs": _number(message["bid_size"]),
+                "ax": "V",
+                "ap": _number(message["ask"]),
+                "as": _number(message["ask_size"]),
+                "t": _alpaca_time(message["at"]),
+                "c": ["R"],
+                "z": "C",
+            }
+        elif channel == "bars":
+            frame = {
+                "T": "b",
+                "S": symbol,
+                "o": _number(message["o"]),
+                "h": _number(message["h"]),
+                "l": _number(message["l"]),
+                "c": _number(message["c"]),
+                "v": _number(message["v"]),
+                "t": _alpaca_time(message["t"]),
+            }
+        else:
+            return
+        await self.send_frames([frame])
+
+    async def emit_depth_snapshot(self, snapshot: Any) -> None:
+        return  # no depth channel on Alpaca's stock and crypto streams

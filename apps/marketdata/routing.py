@@ -5,12 +5,15 @@
 message (the SDK sends no Origin header), at the paths the SDK's ``url_override`` points to.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
-from apps.marketdata.consumers import MarketDataConsumer
+from apps.marketdata.consumers import AlpacaDataStreamConsumer, MarketDataConsumer
 
 websocket_urlpatterns: list = [
     path("ws/market/", MarketDataConsumer.as_asgi()),
 ]
 
-api_websocket_urlpatterns: list = []
+api_websocket_urlpatterns: list = [
+    re_path(r"^v2/(iex|sip|delayed_sip|boats|overnight|test)$", AlpacaDataStreamConsumer.as_asgi()),
+    re_path(r"^v1beta3/crypto/([a-z0-9-]+)$", AlpacaDataStreamConsumer.as_asgi()),
+]
