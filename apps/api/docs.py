@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from apps.api.authentication import BrokerBasicAuthentication, TradingKeyAuthentication
 
-DOC_AUTHENTICATION = [SessionAuthentication, TradingKeyAuthentication, BrokerBasicAuthentication]
+DOC_AUTHENTICATION = [TradingKeyAuthentication, BrokerBasicAuthentication, SessionAuthentication]
 
 
 class ApiSchemaView(SpectacularAPIView):
