@@ -64,13 +64,18 @@ GROUP = "matcher"
 
 # KEYS: lease, output, progress, input, snapshot
 # ARGV: token, ttl_ms, in_id, seq, events ('' = none), first_seq, group, snapshot ('' = none),
-#       ids to ack...
-# A snapshot also trims the input stream up to the PREVIOUS snapshot's id: a restart needs only
-# the entries after the newest one, and the margin covers a standby that lags a little.
+#       previous in_id (what this process last published), ids to ack...
+# The lease is checked first (fencing). If it merely expired (a pause) and nobody took it, it is
+# taken back, but only while ``progress`` is still what this process last wrote: otherwise
+# another matcher led in between and this one's engine no longer matches the output.
+# A snapshot here (start and stop only) also trims the input stream up to the PREVIOUS
+# snapshot's id: a restart needs only the entries after the newest one.
 PUBLISH_LUA = """
 local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then
   if holder then return 0 end
+  local current = redis.call('HGET', KEYS[3], 'in_id') or ''
+  if current ~= ARGV[9] then return 0 end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -80,8 +85,8 @@ if ARGV[5] ~= '' then
              'in_id', ARGV[3])
 end
 redis.call('HSET', KEYS[3], 'in_id', ARGV[3], 'seq', ARGV[4])
-if #ARGV >= 9 then
-  redis.call('XACK', KEYS[4], ARGV[7], unpack(ARGV, 9))
+if #ARGV >= 10 then
+  redis.call('XACK', KEYS[4], ARGV[7], unpack(ARGV, 10))
 end
 if ARGV[8] ~= '' then
   local previous = redis.call('HGET', KEYS[5], 'in_id')
@@ -92,12 +97,14 @@ end
 return 1
 """
 
-# KEYS: lease. ARGV: token, ttl_ms. Renew our lease, or take it back if nobody holds it (it
-# expired during a pause but no standby took over: what we published is still the truth).
+# KEYS: lease, progress. ARGV: token, ttl_ms, previous in_id. Renew our lease, or take it back
+# under the same condition as above.
 RENEW_LUA = """
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if holder then return 0 end
+local current = redis.call('HGET', KEYS[2], 'in_id') or ''
+if current ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
@@ -228,6 +235,7 @@ class Matcher:
         self.last_snapshot_at = time.monotonic()
         self.renewed_at = 0.0
         self.heartbeat_at = 0.0
+        self.published_in_id: bytes = b""  # progress.in_id as this process last wrote/saw it
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -270,7 +278,10 @@ class Matcher:
         return bool(ok)
 
     def _renew_lease(self) -> None:
-        if not self._renew(keys=[self.k_lease], args=[self.token, self.options.lease_ttl_ms]):
+        if not self._renew(
+            keys=[self.k_lease, self.k_progress],
+            args=[self.token, self.options.lease_ttl_ms, self.published_in_id],
+        ):
             raise LeaseLost(self.k_lease)
         self.renewed_at = time.monotonic()
 
@@ -417,6 +428,7 @@ class Matcher:
         """Now holding the lease: nobody else can publish, so ``progress`` is final. Replay up
         to it and point the consumer group right after it."""
         self._catch_up_to_progress()
+        self.published_in_id = (self._progress() or (b"",))[0]
         self.r.xgroup_setid(self.k_in, GROUP, id=self.pos)
         assert self.engine is not None
         log.info(
@@ -545,11 +557,13 @@ class Matcher:
                 first_seq,
                 GROUP,
                 snap_blob,
+                self.published_in_id,
                 *ids,
             ],
         )
         if not ok:
             raise LeaseLost(f"{self.k_lease} is held by another matcher")
+        self.published_in_id = self.pos
         self.renewed_at = time.monotonic()
         if snapshot:
             self.since_snapshot = 0
