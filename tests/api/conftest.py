@@ -44,6 +44,12 @@ class Demo:
 
 @pytest.fixture
 def demo(transactional_db) -> Demo:
+    return seeded_demo()
+
+
+def seeded_demo() -> Demo:
+    """Seed the demo data and collect its accounts, partner and API keys (database access must
+    be open: transactional_db, or a module fixture that unblocks it)."""
     seed_demo()
     accounts = {a.number: a for a in Account.objects.filter(number__startswith="DEMO")}
     partner = Partner.objects.get(name="Northwind Fintech")

@@ -1,0 +1,243 @@
+"""Orders end to end: the alpaca-py SDK against a live server, with the real matcher and applier
+processes between the order service and the database."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from alpaca.common.exceptions import APIError
+from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
+from alpaca.trading.requests import (
+    LimitOrderRequest,
+    MarketOrderRequest,
+    ReplaceOrderRequest,
+    StopOrderRequest,
+)
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+from apps.clients.models import Account
+from apps.matching.transport import delete_prefix_keys
+from apps.orders.models import Execution, Order
+from apps.orders.services import order_approve_held
+from apps.positions.models import CashBalance, Position
+from apps.positions.selectors import ledger_reconciliation
+from tests.api.conftest import Demo, seeded_demo
+from tests.processes import ProcessManager, start_matching_stack, start_web, wait_until
+
+# Tests read through their own (rolled back) transaction; everything they act on is committed by
+# the module fixture, the server and the processes, and flushed when the module ends.
+pytestmark = [pytest.mark.django_db, pytest.mark.processes, pytest.mark.xdist_group("processes")]
+D = Decimal
+TRADER, MAKER, GRACE = "DEMO0001", "DEMO0005", "DEMO0003"
+
+
+@pytest.fixture(scope="module")
+def market(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple]:
+    """One seeded database and one matcher + applier for the whole module: starting processes
+    and seeding per test would cost more than the tests. Tests use their own symbols or orders,
+    and the module flushes what it committed at the end, like a TransactionTestCase."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    with django_db_blocker.unblock(), override_settings(ENGINE_STREAM_PREFIX=prefix):
+        assert connection.settings_dict["NAME"].startswith("test"), (
+            "refusing to seed a real database"
+        )
+        demo = seeded_demo()
+        manager = ProcessManager(tmp_path_factory.mktemp("stack"))
+        try:
+            start_matching_stack(manager)
+            url = start_web(manager)
+            yield manager, demo, url
+        finally:
+            manager.stop_all()
+            delete_prefix_keys(prefix)
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def stack(market) -> ProcessManager:
+    return market[0]
+
+
+@pytest.fixture
+def server_url(market) -> str:
+    return market[2]
+
+
+@pytest.fixture
+def demo(market) -> Demo:
+    return market[1]
+
+
+def final(client, order_id, *statuses: OrderStatus, timeout: float = 15.0):
+    seen = []
+
+    def reached():
+        order = client.get_order_by_id(order_id)
+        seen.append(order.status)
+        return order if order.status in statuses else None
+
+    try:
+        return wait_until(reached, timeout=timeout, what=f"order {order_id} to become {statuses}")
+    except AssertionError as timeout_error:
+        row = Order.objects.get(pk=order_id)
+        raise AssertionError(
+            f"{timeout_error}; last seen {seen[-1:]}, reject {row.reject_reason!r}"
+        ) from None
+
+
+def committed(service, **kwargs):
+    """Run a service on a connection of its own, so it commits (and publishes) for real: the
+    test's own connection is inside a transaction that is rolled back."""
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(service(**kwargs)))
+    worker.start()
+    worker.join()
+    assert outcome, "the service raised in its thread"
+    return outcome[0]
+
+
+def limit(symbol, qty, side, price, tif=TimeInForce.DAY, **extra):
+    return LimitOrderRequest(
+        symbol=symbol, qty=qty, side=side, time_in_force=tif, limit_price=price, **extra
+    )
+
+
+def test_two_accounts_cross_through_the_sdk(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+
+    ask = maker.submit_order(limit("AAPL", 30, OrderSide.SELL, 230))
+    bid = trader.submit_order(limit("AAPL", 20, OrderSide.BUY, 230.05, client_order_id="ada-1"))
+
+    filled = final(trader, bid.id, OrderStatus.FILLED)
+    assert (filled.filled_qty, filled.filled_avg_price) == ("20", "230")
+    assert final(maker, ask.id, OrderStatus.PARTIALLY_FILLED).filled_qty == "20"
+    assert trader.get_open_position("AAPL").qty == "20"
+    assert trader.get_order_by_client_id("ada-1").id == bid.id
+    assert Execution.objects.filter(order_id=bid.id).count() == 1
+    assert ledger_reconciliation() == []
+
+
+def test_cancel_and_replace_through_the_sdk(stack, demo, server_url):
+    trader = demo.trading(server_url, TRADER)
+    resting = trader.submit_order(limit("MSFT", 5, OrderSide.BUY, 410))
+    final(trader, resting.id, OrderStatus.NEW)
+
+    replacement = trader.replace_order_by_id(
+        resting.id, ReplaceOrderRequest(qty=3, limit_price=411)
+    )
+    final(trader, resting.id, OrderStatus.REPLACED)
+    assert final(trader, replacement.id, OrderStatus.NEW).limit_price == "411"
+
+    trader.cancel_order_by_id(replacement.id)
+    final(trader, replacement.id, OrderStatus.CANCELED)
+    assert CashBalance.objects.get(account__number=TRADER).reserved == 0
+
+
+def test_market_ioc_fok_and_stop_orders(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    maker.submit_order(limit("NVDA", 50, OrderSide.SELL, 140))
+    final(maker, maker.get_orders()[0].id, OrderStatus.NEW)
+
+    market = trader.submit_order(
+        MarketOrderRequest(symbol="NVDA", qty=10, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    assert final(trader, market.id, OrderStatus.FILLED).filled_qty == "10"
+
+    fok = trader.submit_order(limit("NVDA", 100, OrderSide.BUY, 140, tif=TimeInForce.FOK))
+    assert final(trader, fok.id, OrderStatus.CANCELED).filled_qty == "0"  # 40 left: cannot fill all
+
+    ioc = trader.submit_order(limit("NVDA", 60, OrderSide.BUY, 140, tif=TimeInForce.IOC))
+    assert final(trader, ioc.id, OrderStatus.CANCELED).filled_qty == "40"  # the rest is canceled
+
+    stop = trader.submit_order(
+        StopOrderRequest(
+            symbol="NVDA", qty=5, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, stop_price=120
+        )
+    )
+    assert final(trader, stop.id, OrderStatus.NEW).stop_price == "120"
+
+
+def test_a_held_order_fills_after_a_risk_manager_approves_it(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    maker.submit_order(limit("KO", 100, OrderSide.SELL, 65))
+    held = trader.submit_order(limit("KO", 10, OrderSide.BUY, 68.5))  # 5.4% through the reference
+    assert held.status == OrderStatus.HELD
+
+    committed(order_approve_held, order=Order.objects.get(pk=held.id), actor=None)
+
+    assert final(trader, held.id, OrderStatus.FILLED).filled_avg_price == "65"
+
+
+def test_risk_rejections_reach_the_sdk_with_their_code(stack, demo, server_url):
+    trader = demo.trading(server_url, GRACE)
+
+    with pytest.raises(APIError) as refused:
+        trader.submit_order(limit("AAPL", 1000, OrderSide.BUY, 230))
+
+    assert "insufficient" in str(refused.value).lower()
+    latest = Order.objects.filter(account__number=GRACE).latest("created_at")
+    assert latest.reject_reason == "insufficient_buying_power"
+
+
+def test_the_applier_killed_mid_stream_double_counts_nothing(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    maker.submit_order(limit("JPM", 400, OrderSide.SELL, 210))
+    bids = []
+    for i in range(20):
+        if i == 8:
+            stack.kill("applier")
+        bids.append(trader.submit_order(limit("JPM", 10, OrderSide.BUY, 210)))
+    stack.start("applier", "run_applier", "--shard", "0")
+
+    for bid in bids:
+        final(trader, bid.id, OrderStatus.FILLED)
+    assert Execution.objects.filter(account__number=TRADER, instrument__symbol="JPM").count() == 20
+    assert Position.objects.get(account__number=TRADER, instrument__symbol="JPM").quantity == D(200)
+    assert ledger_reconciliation() == []
+
+
+def test_many_concurrent_orders_keep_every_invariant(stack, demo, server_url):
+    clients = {n: demo.trading(server_url, n) for n in (TRADER, GRACE, MAKER)}
+    errors: list[BaseException] = []
+
+    def trade(number: str, side: OrderSide, price: float) -> None:
+        try:
+            for _ in range(15):
+                clients[number].submit_order(limit("XOM", 3, side, price))
+        except APIError:
+            pass  # a refusal (rate, buying power) is a correct outcome; it must leave no trace
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=trade, args=(TRADER, OrderSide.BUY, 115.05)),
+        threading.Thread(target=trade, args=(GRACE, OrderSide.BUY, 115.05)),
+        threading.Thread(target=trade, args=(MAKER, OrderSide.SELL, 115)),
+        threading.Thread(target=trade, args=(MAKER, OrderSide.SELL, 115.05)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+
+    def settled_down() -> bool:
+        return not Order.objects.filter(status__in=["pending_new", "pending_cancel"]).exists()
+
+    wait_until(settled_down, timeout=20, what="every order to be acknowledged")
+    assert ledger_reconciliation() == []
+    for account in Account.objects.filter(number__in=clients):
+        cash = CashBalance.objects.get(account=account, currency="USD")
+        open_reserved = sum(o.reserved_amount for o in Order.objects.filter(account=account))
+        assert cash.reserved == open_reserved >= 0
+        filled = sum(
+            e.quantity for e in Execution.objects.filter(account=account, instrument__symbol="XOM")
+        )
+        xom_orders = Order.objects.filter(account=account, instrument__symbol="XOM")
+        assert filled == sum(o.filled_quantity for o in xom_orders)
