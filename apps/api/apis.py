@@ -81,7 +81,6 @@ def _account_of(view: ApiView, request: Request, kwargs: dict[str, Any]) -> Acco
 
 class TradeAccountApi(ApiView):
     @extend_schema(
-        operation_id="account_get",
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="The account's cash, buying power, equity and status (Alpaca TradeAccount)",
     )
@@ -92,7 +91,7 @@ class TradeAccountApi(ApiView):
 
 
 class AccountConfigurationsApi(ApiView):
-    @extend_schema(operation_id="account_configurations_get", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, **kwargs: Any) -> Response:
         account = _account_of(self, request, kwargs)
         permissions = getattr(account, "permissions", None)
@@ -118,7 +117,6 @@ class AccountConfigurationsApi(ApiView):
 
 class OrderSubmitApi(ApiView):
     @extend_schema(
-        operation_id="order_submit",
         request=OrderSubmitInputSerializer,
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="Submit an order; it is returned pending_new (or held for risk review)",
@@ -155,7 +153,6 @@ class OrderSubmitApi(ApiView):
 
 class OrderListApi(ApiView):
     @extend_schema(
-        operation_id="order_list",
         parameters=[OrderListInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
@@ -176,7 +173,7 @@ class OrderListApi(ApiView):
 
 
 class OrderGetApi(ApiView):
-    @extend_schema(operation_id="order_get", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def get(self, request: Request, order_id: uuid.UUID, **kwargs: Any) -> Response:
         order = _order_of(_account_of(self, request, kwargs), order_id)
         return Response(OrderOutputSerializer(order).data)
@@ -184,7 +181,6 @@ class OrderGetApi(ApiView):
 
 class OrderByClientOrderIdApi(ApiView):
     @extend_schema(
-        operation_id="order_get_by_client_order_id",
         parameters=[{"name": "client_order_id", "in": "query", "required": True}],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
@@ -203,7 +199,6 @@ class OrderByClientOrderIdApi(ApiView):
 
 class OrderReplaceApi(ApiView):
     @extend_schema(
-        operation_id="order_replace",
         request=OrderReplaceInputSerializer,
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="Replace an open order; returns the new order (the old one becomes replaced)",
@@ -225,7 +220,7 @@ class OrderReplaceApi(ApiView):
 
 
 class OrderCancelApi(ApiView):
-    @extend_schema(operation_id="order_cancel", responses={204: None, **ERRORS})
+    @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, order_id: uuid.UUID, **kwargs: Any) -> Response:
         order = _order_of(_account_of(self, request, kwargs), order_id)
         order_cancel(order=order, source=OrderSource.API, actor_label=self.actor_label)
@@ -234,7 +229,6 @@ class OrderCancelApi(ApiView):
 
 class OrderCancelAllApi(ApiView):
     @extend_schema(
-        operation_id="order_cancel_all",
         responses={207: OpenApiTypes.OBJECT, **ERRORS},
         summary="Ask every open order to cancel: 207 with one {id, status, body} per order",
     )
@@ -254,7 +248,7 @@ class OrderCancelAllApi(ApiView):
 
 
 class PositionListApi(ApiView):
-    @extend_schema(operation_id="position_list", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def get(self, request: Request, **kwargs: Any) -> Response:
         account = _account_of(self, request, kwargs)
         positions = selectors.positions_open(accounts=[account])
@@ -262,7 +256,7 @@ class PositionListApi(ApiView):
 
 
 class PositionGetApi(ApiView):
-    @extend_schema(operation_id="position_get", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def get(self, request: Request, symbol_or_asset_id: str, **kwargs: Any) -> Response:
         account = _account_of(self, request, kwargs)
         figures = selectors.position_open(account=account, symbol_or_id=symbol_or_asset_id)
@@ -271,7 +265,6 @@ class PositionGetApi(ApiView):
 
 class PositionCloseApi(ApiView):
     @extend_schema(
-        operation_id="position_close",
         parameters=[ClosePositionInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="A market order closing all, a qty or a percentage of the position",
@@ -293,7 +286,6 @@ class PositionCloseApi(ApiView):
 
 class PositionCloseAllApi(ApiView):
     @extend_schema(
-        operation_id="position_close_all",
         parameters=[CloseAllPositionsInputSerializer],
         responses={207: OpenApiTypes.OBJECT, **ERRORS},
     )
@@ -339,7 +331,6 @@ class PositionCloseAllApi(ApiView):
 
 class ActivitiesApi(ApiView):
     @extend_schema(
-        operation_id="account_activities",
         parameters=[ActivitiesInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="Fills (FILL) and cash movements (CSD, CSW, JNLC, FEE), newest first",
@@ -368,7 +359,6 @@ class ActivitiesApi(ApiView):
 
 class AssetListApi(AnyKeyScope):
     @extend_schema(
-        operation_id="asset_list",
         parameters=[AssetListInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="Assets: us_equity, us_option and crypto unless asset_class asks bond or future",
@@ -384,14 +374,14 @@ class AssetListApi(AnyKeyScope):
 
 
 class AssetGetApi(AnyKeyScope):
-    @extend_schema(operation_id="asset_get", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def get(self, request: Request, symbol_or_asset_id: str, **kwargs: Any) -> Response:
         instrument = selectors.asset_get(symbol_or_id=symbol_or_asset_id)
         return Response(AssetOutputSerializer(instrument).data)
 
 
 class ClockApi(AnyKeyScope):
-    @extend_schema(operation_id="clock", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def get(self, request: Request, **kwargs: Any) -> Response:
         clock = selectors.VenueCalendar.for_mic().clock()
         return Response(clock_representation(clock))
@@ -399,7 +389,6 @@ class ClockApi(AnyKeyScope):
 
 class CalendarApi(AnyKeyScope):
     @extend_schema(
-        operation_id="calendar",
         parameters=[CalendarInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )

@@ -3,6 +3,7 @@ the docs page works offline. For signed-in users (staff, partner staff) or any A
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
@@ -35,3 +36,22 @@ class ApiDocsView(SpectacularSwaggerView):
         from django.templatetags.static import static
 
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
+
+
+class TradingKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.api.authentication.TradingKeyAuthentication"
+    name = ["ApiKeyId", "ApiSecretKey"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "APCA-API-KEY-ID"},
+            {"type": "apiKey", "in": "header", "name": "APCA-API-SECRET-KEY"},
+        ]
+
+
+class BrokerBasicScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.api.authentication.BrokerBasicAuthentication"
+    name = "BrokerBasic"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}
