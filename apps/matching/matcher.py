@@ -222,7 +222,6 @@ class Matcher:
         self.raw.set_response_callback("XREADGROUP", _raw_reply)
         self.raw.set_response_callback("XRANGE", _raw_reply)
         self._publish = self.r.register_script(PUBLISH_LUA)
-        self._snapshot_script = self.r.register_script(SNAPSHOT_LUA)
         self._snapshot_child: int | None = None
         self._renew = self.r.register_script(RENEW_LUA)
         self._release = self.r.register_script(RELEASE_LUA)
@@ -242,6 +241,12 @@ class Matcher:
     def run(self) -> None:
         """Follow, take over, lead; until SIGTERM/SIGINT (or ``stop()``)."""
         self._ensure_group()
+        holder = self.r.get(self.k_lease)
+        if holder and not self.options.standby:
+            log.warning(
+                "shard %s: %s leads; following it as a standby until its lease expires",
+                self.shard, holder.decode(),
+            )  # fmt: skip
         self._load_state()
         while not self.leader and not self.stopping:
             self._follow_once()
