@@ -28,6 +28,7 @@ from apps.orders.models import Execution, Order
 from apps.positions.choices import JournalKind
 from apps.positions.choices import LedgerAccountKind as K
 from apps.positions.models import CashBalance, Position, Posting
+from apps.risk.pretrade import buying_power as risk_buying_power
 
 # Asset ids are stable UUIDs derived from the symbol, so the same asset has the same id on every
 # install and in every response (the SDK types asset_id as a UUID).
@@ -214,6 +215,7 @@ class TradeAccountFigures:
     pending_transfer_in: Decimal
     pending_transfer_out: Decimal
     multiplier: Decimal
+    risk_excess: Decimal = Decimal(0)
     positions: list[PositionFigures] = field(default_factory=list)
 
     @property
@@ -230,12 +232,11 @@ class TradeAccountFigures:
 
     @property
     def buying_power(self) -> Decimal:
-        """Cash accounts: cash not reserved nor on its way out. Margin accounts (Reg T, 2x):
-        twice the equity above the initial margin of what is held, less reservations."""
-        if self.multiplier == 1:
-            return self.non_marginable_buying_power
-        excess = self.equity - self.initial_margin - self.reserved - self.pending_transfer_out
-        return max(Decimal(0), excess * self.multiplier)
+        """What pre-trade risk will let the account commit (apps.risk.pretrade.buying_power, the
+        same figure the order service checks), less cash on its way out, expressed as notional:
+        a margin account's excess buys twice its value in marginable stock (Reg T)."""
+        excess = max(Decimal(0), self.risk_excess - self.pending_transfer_out)
+        return excess * self.multiplier
 
 
 # Reg T: 50% initial and 25% maintenance for marginable long stock, 150% for shorts; a future
@@ -283,6 +284,7 @@ def trade_account(*, account: Account) -> TradeAccountFigures:
         pending_transfer_in=pending_by_direction.get(TransferDirection.INCOMING, Decimal(0)),
         pending_transfer_out=pending_by_direction.get(TransferDirection.OUTGOING, Decimal(0)),
         multiplier=Decimal(2) if account.account_type == AccountType.MARGIN else Decimal(1),
+        risk_excess=risk_buying_power(account, balance) if balance else Decimal(0),
         positions=positions,
     )
 
