@@ -42,6 +42,7 @@ from apps.matching.engine import AddInstrument, Engine, InstrumentSpec
 from apps.matching.engine.records import COMMANDS
 from apps.matching.metrics import MatcherMetrics
 from apps.matching.rebuild import (
+    database_identity,
     load_rebuild_state,
     rebuild_engine,
     session_by_calendar,
@@ -235,6 +236,7 @@ class Matcher:
         self.renewed_at = 0.0
         self.heartbeat_at = 0.0
         self.published_in_id: bytes = b""  # progress.in_id as this process last wrote/saw it
+        self._db_identity: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -308,8 +310,14 @@ class Matcher:
             time.sleep(self.options.poll_ms / 1000)
 
     def _restore_snapshot(self) -> bool:
-        snap = self.r.hmget(self.k_snapshot, ["engine", "in_id", "seq"])
+        snap = self.r.hmget(self.k_snapshot, ["engine", "in_id", "db"])
         if snap[0] is None:
+            return False
+        if not self.options.symbols and snap[2] != self._database_identity().encode():
+            log.warning(
+                "shard %s: the snapshot was built from database %s, not %s: rebuilding",
+                self.shard, snap[2], self._database_identity(),
+            )  # fmt: skip
             return False
         self.engine = Engine.restore(unpack(snap[0]))
         self.pos = snap[1]
@@ -348,6 +356,8 @@ class Matcher:
         self.engine = engine
         self.pos = start_id
         self._write(events=[], first_seq=engine.seq + 1, ids=[], snapshot=True)
+        if not self.options.symbols:
+            self.r.hset(self.k_snapshot, "db", self._database_identity())
         log.info(
             "shard %s: initial state built (%s resting orders, seq %s, input after %s); "
             "re-sending %s commands",
@@ -355,6 +365,11 @@ class Matcher:
         )  # fmt: skip
         if resend:
             publish_commands(self.shard, resend, client=self.r)
+
+    def _database_identity(self) -> str:
+        if self._db_identity is None:
+            self._db_identity = database_identity()
+        return self._db_identity
 
     def _last_input_id(self) -> bytes:
         last = self.r.xrevrange(self.k_in, count=1)

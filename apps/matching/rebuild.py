@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Max
 
 from apps.instruments.models import Instrument
@@ -79,6 +80,18 @@ def session_by_calendar(
         return cache[instrument.venue_id]
 
     return session_for
+
+
+def database_identity() -> str:
+    """Which database the books were built from: its name and oid, which change when the
+    database is dropped and created again (``make demo-reset``). A snapshot taken from another
+    database must not be restored: its orders do not exist here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_database(), oid FROM pg_database WHERE datname = current_database()"
+        )
+        name, oid = cursor.fetchone()
+    return f"{name}:{oid}"
 
 
 def shard_instruments(shard: int) -> list[Instrument]:

@@ -3,7 +3,14 @@ from decimal import Decimal
 import pytest
 
 from apps.matching.engine import InstrumentSpec, NewOrder
-from apps.matching.rebuild import RebuildState, load_rebuild_state, rebuild_engine
+from apps.matching.matcher import Matcher, MatcherOptions
+from apps.matching.rebuild import (
+    RebuildState,
+    database_identity,
+    load_rebuild_state,
+    rebuild_engine,
+)
+from apps.matching.transport import redis_client, shard_key
 from apps.orders.choices import OrderStatus, Side
 from apps.orders.models import ShardProgress
 from tests.instruments.factories import EquityFactory
@@ -79,3 +86,19 @@ def test_load_rebuild_state_reads_resting_pending_and_the_last_seq():
     }
     [replace] = [c for c in state.resend if c[0] == "replace"]
     assert (replace.new_order_id, replace.qty, replace.price) == (str(replacement.id), 150, 9960)
+
+
+@pytest.mark.django_db
+def test_a_snapshot_built_from_another_database_is_not_restored(stream_prefix):
+    EquityFactory(symbol="RBD", shard=0)
+    r = redis_client()
+    first = Matcher(MatcherOptions(shard=0, session="continuous"))
+    first._ensure_group()
+    first._load_state()
+    assert "RBD" in first.engine.books
+    assert r.hget(shard_key(0, "snapshot"), "db") == database_identity().encode()
+    assert Matcher(MatcherOptions(shard=0))._restore_snapshot() is True
+
+    # The database was dropped and created again (make demo-reset): same name, new oid.
+    r.hset(shard_key(0, "snapshot"), "db", "test_brokerage:1")
+    assert Matcher(MatcherOptions(shard=0))._restore_snapshot() is False
