@@ -171,6 +171,32 @@ def decode_commands(entries: list) -> list[tuple]:
     return commands
 
 
+def apply_batch(engine: Engine, commands: list[tuple]) -> list[tuple]:
+    """What ``engine.process_many(commands)`` returns, except that a command the engine
+    raises on is logged and skipped instead of stopping the shard.
+
+    A crash would restart into the same command forever (a poison pill). Skipping is
+    deterministic, so replays and the standby skip it alike; the sequence goes back to where
+    it was before the command, so the output has no gap (its events never went out).
+    """
+    events: list[tuple] = []
+    extend = events.extend
+    process = engine.process
+    i, n = 0, len(commands)
+    while i < n:
+        seq = engine.seq
+        try:
+            while i < n:
+                seq = engine.seq
+                extend(process(commands[i]))
+                i += 1
+        except Exception:
+            engine.seq = seq
+            log.exception("engine failed on command %r: skipped", commands[i])
+            i += 1
+    return events
+
+
 def _raw_reply(response: Any, **_options: Any) -> Any:
     return response
 
@@ -397,7 +423,7 @@ class Matcher:
                 raise RuntimeError(
                     f"input stream has nothing between {self.pos!r} and {until!r} (trimmed?)"
                 )
-            engine.process_many(decode_commands(entries))
+            apply_batch(engine, decode_commands(entries))
             self.pos = entries[-1][0]
 
     def _progress(self) -> tuple[bytes, int] | None:
@@ -497,7 +523,7 @@ class Matcher:
             if entries:
                 commands = decode_commands(entries)
                 first_seq = engine.seq + 1
-                events = engine.process_many(commands)
+                events = apply_batch(engine, commands)
                 ids = [entry_id for entry_id, _ in entries]
                 self.pos = ids[-1]
                 self._write(events=events, first_seq=first_seq, ids=ids, snapshot=False)

@@ -1,10 +1,11 @@
-"""Fencing: only the lease holder publishes, and a paused matcher never publishes again once
-another one led in between (in-process, real Redis)."""
+"""The matcher's safety rules, in process against real Redis: only the lease holder publishes,
+a paused matcher never publishes again once another one led in between, and a command the
+engine raises on cannot stop the shard."""
 
 import pytest
 
-from apps.matching.engine import NewOrder
-from apps.matching.matcher import LeaseLost, Matcher, MatcherOptions
+from apps.matching.engine import Engine, NewOrder
+from apps.matching.matcher import LeaseLost, Matcher, MatcherOptions, apply_batch, bare_spec
 from apps.matching.transport import iter_all_events, publish_commands, redis_client, shard_key
 
 
@@ -56,3 +57,18 @@ def test_a_paused_primary_takes_its_lease_back_when_nobody_else_led(stream_prefi
     assert r.get(shard_key(0, "lease")) == matcher.token.encode()
     publish_one(matcher, "b")
     assert [e[4] for e in iter_all_events(0) if e[0] == "accepted"] == ["a", "b"]
+
+
+def test_a_command_the_engine_raises_on_is_skipped_without_a_seq_gap():
+    good = [
+        NewOrder(ts_ns=1, symbol="LSE", order_id="s", side="sell", qty=5, price=10),
+        NewOrder(ts_ns=3, symbol="LSE", order_id="b", side="buy", qty=5, price=10),
+    ]
+    poison = ("new", 2, ["LSE"], "p", None, "buy", "limit", "gtc", 5, 10, None, 0, False,
+              False, None, None)  # fmt: skip
+    reference = Engine()
+    reference.register(bare_spec("LSE"))
+    engine = Engine()
+    engine.register(bare_spec("LSE"))
+    assert apply_batch(engine, [good[0], poison, good[1]]) == reference.process_many(good)
+    assert engine.seq == reference.seq
