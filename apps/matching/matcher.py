@@ -539,9 +539,25 @@ class Matcher:
                 self._snapshot_in_background()
             if self.metrics.due(now):
                 self.metrics.flush(
-                    now, seq=engine.seq, in_id=self.pos, role="primary", client=self.r
+                    now,
+                    seq=engine.seq,
+                    in_id=self.pos,
+                    role="primary",
+                    client=self.r,
+                    extra={"lag_entries": self._group_lag()},
                 )
         self._reap_snapshot_child(wait=True)
+
+    def _group_lag(self) -> int:
+        """Input entries not yet read by the group (Redis 7 computes it; -1 if unknown)."""
+        try:
+            for group in self.r.xinfo_groups(self.k_in):
+                if group["name"] == GROUP.encode():
+                    lag = group.get("lag")
+                    return -1 if lag is None else int(lag)
+        except redis.RedisError:
+            pass
+        return -1
 
     def _snapshot_in_background(self) -> None:
         """Serialize the engine in a forked child (copy-on-write, like Redis' BGSAVE).

@@ -211,7 +211,9 @@ def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dr
     assert len(accepted) == len(set(accepted))  # a re-sent order id is never accepted twice
     assert redis_client().xinfo_groups(input_stream(0))[0]["pending"] == 0  # all acked
     wait_until(lambda: metrics_snapshot(0).get("total_commands") == len(commands), 5, "the metrics")
-    assert metrics_snapshot(0)["total_events"] == len(events)
+    metrics = metrics_snapshot(0)
+    assert metrics["total_events"] == len(events)
+    assert metrics["lag_entries"] == 0 and metrics["role"] == "primary"
 
 
 def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
