@@ -9,9 +9,11 @@ from django.urls import path
 
 from apps.api.consumers import TradingStreamConsumer
 from apps.marketdata import routing as marketdata_routing
+from apps.web.consumers import DeskOrdersConsumer
 
 websocket_urlpatterns: list = [
     *marketdata_routing.websocket_urlpatterns,
+    path("ws/orders/", DeskOrdersConsumer.as_asgi()),
 ]
 
 api_websocket_urlpatterns: list = [

@@ -189,7 +189,9 @@ def desk_ticket(request: HttpRequest, account_id: UUID) -> HttpResponse:
         if getattr(error, "order", None) is not None:
             response["HX-Trigger"] = ORDERS_CHANGED  # the rejection is recorded in the blotter
         return response
-    keep = {k: form.cleaned_data[k] for k in ("side", "type", "time_in_force")}
+    # The next ticket keeps the terms (traders often repeat an order), with a new order id.
+    kept_fields = ("side", "type", "time_in_force", "qty", "limit_price", "stop_price")
+    keep = {k: form.cleaned_data[k] for k in kept_fields if form.cleaned_data[k] is not None}
     response = _ticket_response(
         request, account, _blank_ticket(instrument, keep=keep), instrument, placed=order
     )

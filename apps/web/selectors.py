@@ -45,7 +45,8 @@ def last_trade_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
         return {}
     rows = (
         Execution.objects.filter(instrument_id__in=ids)
-        .order_by("instrument_id", "-executed_at")
+        # One command's trades share its timestamp; the engine sequence orders them.
+        .order_by("instrument_id", "-executed_at", "-engine_sequence")
         .distinct("instrument_id")
         .values_list("instrument_id", "price")
     )
@@ -166,7 +167,7 @@ def minute_bars_from_executions(
     """
     rows = list(
         Execution.objects.filter(instrument=instrument, side=Side.BUY, executed_at__gte=since)
-        .order_by("executed_at")
+        .order_by("executed_at", "engine_sequence")
         .values_list("executed_at", "price", "quantity")[:limit]
     )
     bars: list[Bar] = []
