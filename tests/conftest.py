@@ -1,8 +1,13 @@
 """Fixtures every test may use. Factories live beside the tests of their app."""
 
 import uuid
+from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.matching.transport import delete_prefix_keys
 from tests.trading import Market
@@ -36,3 +41,27 @@ def submit(django_capture_on_commit_callbacks):
             return service(**kwargs)
 
     return run
+
+
+def sign_in_verified(client: Client, user: AbstractBaseUser) -> Client:
+    """Log ``user`` in on ``client`` and mark the session OTP-verified, as django_otp.login does
+    after a valid token (without having to compute one)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def otp_client(db) -> Callable[[AbstractBaseUser], Client]:
+    """``otp_client(user)``: a test client signed in as ``user`` with a verified second factor.
+    Each call returns a fresh client, so one test can act as several users."""
+
+    def make(user: AbstractBaseUser) -> Client:
+        return sign_in_verified(Client(), user)
+
+    return make

@@ -4,7 +4,6 @@ permission management, and the change history kept by django-simple-history."""
 from decimal import Decimal
 
 import pytest
-from django import test as django_test
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
@@ -15,15 +14,8 @@ from apps.clients.choices import Role
 from apps.clients.models import Account, Client
 from apps.clients.roles import roles_sync
 from tests.clients.factories import AccountFactory, ClientFactory, RiskLimitFactory, UserFactory
-from tests.web.conftest import sign_in_verified
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def otp_client(db):
-    """As in tests/web/conftest.py (fixtures do not cross test directories)."""
-    return lambda user: sign_in_verified(django_test.Client(), user)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The portal's audit trail: append-only, narrowed to visible accounts for account officers."""
 
 import pytest
-from django import test as django_test
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
@@ -10,15 +9,8 @@ from apps.clients.choices import Role
 from apps.clients.roles import roles_sync
 from apps.compliance.services import audit_record
 from tests.clients.factories import AccountFactory, UserFactory
-from tests.web.conftest import sign_in_verified
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def otp_client(db):
-    """As in tests/web/conftest.py (fixtures do not cross test directories)."""
-    return lambda user: sign_in_verified(django_test.Client(), user)
 
 
 def test_account_officer_sees_only_the_audit_events_of_their_account(otp_client):

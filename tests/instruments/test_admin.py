@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django import test as django_test
 from django.urls import reverse
 
 from apps.clients.choices import Role
@@ -11,15 +10,8 @@ from apps.clients.roles import roles_sync
 from apps.instruments.models import Instrument
 from tests.clients.factories import UserFactory
 from tests.instruments.factories import EquityFactory, VenueFactory
-from tests.web.conftest import sign_in_verified
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def otp_client(db):
-    """As in tests/web/conftest.py (fixtures do not cross test directories)."""
-    return lambda user: sign_in_verified(django_test.Client(), user)
 
 
 @pytest.fixture
