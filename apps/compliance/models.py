@@ -42,9 +42,15 @@ class RestrictedInstrument(models.Model):
     """The firm's restricted list: instruments nobody may trade while the entry is active (inside
     information, a pending deal), or only some clients when ``client`` is set."""
 
-    instrument = models.ForeignKey("instruments.Instrument", on_delete=models.CASCADE, related_name="restrictions")
+    instrument = models.ForeignKey(
+        "instruments.Instrument", on_delete=models.CASCADE, related_name="restrictions"
+    )
     client = models.ForeignKey(
-        "clients.Client", null=True, blank=True, on_delete=models.CASCADE, help_text="Blank: everyone"
+        "clients.Client",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Blank: everyone",
     )
     reason = models.CharField(max_length=300)
     active = models.BooleanField(default=True)

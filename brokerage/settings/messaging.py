@@ -44,6 +44,12 @@ ENGINE_STREAM_PREFIX = env_str("ENGINE_STREAM_PREFIX", "engine")
 
 # Static schedule; django-celery-beat copies it into its tables, where operations can tune it.
 CELERY_BEAT_SCHEDULE = {
-    "resend-stale-pending-orders": {"task": "apps.orders.tasks.resend_stale_pending_orders", "schedule": 5.0},
-    "settle-due-executions": {"task": "apps.settlement.tasks.settle_due_executions", "schedule": 300.0},
+    "resend-stale-pending-orders": {
+        "task": "apps.orders.tasks.resend_stale_pending_orders",
+        "schedule": 5.0,
+    },
+    "settle-due-executions": {
+        "task": "apps.settlement.tasks.settle_due_executions",
+        "schedule": 300.0,
+    },
 }
