@@ -21,6 +21,7 @@ from apps.clients.models import Account
 from apps.compliance.models import AuditEvent
 from apps.instruments.calendar import settle_date
 from apps.instruments.models import Instrument
+from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
 from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
 from apps.orders.fees import execution_fees
@@ -487,8 +488,10 @@ APPLIER_GROUP = "applier"
 
 
 def publish_batch(batch: AppliedBatch) -> None:
-    """Tell clients what the batch committed: per-account order updates over the channel layer.
-    Called after the commit; a lost publish loses a notification, never a record."""
+    """Tell clients what the batch committed: trade prints and bars to market data, per-account
+    order updates over the channel layer. Called after the commit; a lost publish loses a
+    notification, never a record."""
+    trades_committed(batch.trades)
     if not batch.updates:
         return
     from asgiref.sync import async_to_sync
