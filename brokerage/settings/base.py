@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.positions",
     "apps.matching",
+    "apps.marketdata",
     "apps.compliance",
     "apps.api",
     "apps.risk",
@@ -107,7 +108,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The desk's front-end libraries come from npm (package-lock.json, `npm ci` in `make install`)
+# and are served from node_modules under a vendor/ prefix: nothing vendored, nothing from a CDN.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
