@@ -34,10 +34,10 @@ from apps.web.selectors import (
     WATCHLIST_MAX,
     account_activity,
     account_balances,
+    chart_bars,
     desk_account,
     desk_accounts,
     instrument_search,
-    minute_bars_from_executions,
     position_rows,
     watchlist_rows,
 )
@@ -359,7 +359,7 @@ def desk_bars(request: HttpRequest, symbol: str) -> JsonResponse:
     """The chart's first one-minute bars: ``{"symbol", "bars": [{"t","o","h","l","c","v"}]}``
     with ``t`` in epoch seconds and the prices as strings."""
     instrument = get_object_or_404(Instrument, symbol=symbol.upper())
-    bars = minute_bars_from_executions(instrument=instrument, since=timezone.now() - BARS_LOOKBACK)
+    bars = chart_bars(instrument=instrument, since=timezone.now() - BARS_LOOKBACK)
     return JsonResponse(
         {
             "symbol": instrument.symbol,

@@ -158,6 +158,27 @@ class Bar:
     v: Decimal
 
 
+def chart_bars(*, instrument: Instrument, since: dt.datetime, limit: int = 1440) -> list[Bar]:
+    """The chart's first one-minute bars: the market-data app's bars, or, while nothing has
+    recorded any yet (its applier hook), bars built from the executions themselves."""
+    from apps.marketdata.selectors import bars as marketdata_bars
+
+    rows = marketdata_bars([instrument.symbol], timeframe="1Min", start=since, limit=limit)
+    if rows:
+        return [
+            Bar(
+                int(r["start"].timestamp()),
+                r["open"],
+                r["high"],
+                r["low"],
+                r["close"],
+                r["volume"],
+            )
+            for r in rows
+        ]
+    return minute_bars_from_executions(instrument=instrument, since=since, limit=limit * 5)
+
+
 def minute_bars_from_executions(
     *, instrument: Instrument, since: dt.datetime, limit: int = 5000
 ) -> list[Bar]:
