@@ -5,9 +5,11 @@ How it stays exactly-once across crashes and fail-overs (docs/engine.md, "The ma
 - The engine is deterministic, so the state after input entry X is a function of the inputs up
   to X. Each processed batch is published by ONE Lua script that, atomically: checks that this
   process holds the shard's lease (fencing), XADDs the batch's events to the output stream,
-  records ``progress`` = (last input id, last seq), XACKs the batch and, every
-  ``snapshot_every`` commands, stores a snapshot (engine state + the same input id and seq).
-  Either all of that happened or none of it.
+  records ``progress`` = (last input id, last seq) and XACKs the batch. Either all of that
+  happened or none of it.
+- Every ``snapshot_every`` commands a forked child writes a snapshot: the engine state and
+  the input id and seq it corresponds to (consistent by construction: the child is a frozen
+  copy taken between two batches), without stalling the loop.
 - On start the process restores the snapshot and replays the input after the snapshot's id
   WITHOUT publishing up to ``progress`` (those events are already out, with the same seqs),
   then publishes from there. A ``kill -9`` anywhere therefore yields the same events and seqs
