@@ -1,7 +1,9 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
+from apps.instruments.models import TradingSession
 from apps.matching.engine import InstrumentSpec, NewOrder
 from apps.matching.matcher import Matcher, MatcherOptions
 from apps.matching.rebuild import (
@@ -9,11 +11,12 @@ from apps.matching.rebuild import (
     database_identity,
     load_rebuild_state,
     rebuild_engine,
+    session_by_calendar,
 )
 from apps.matching.transport import redis_client, shard_key
 from apps.orders.choices import OrderStatus, Side
 from apps.orders.models import ShardProgress
-from tests.instruments.factories import EquityFactory
+from tests.instruments.factories import CryptoFactory, EquityFactory, VenueFactory
 from tests.orders.factories import ExecutionFactory, OrderFactory
 
 
@@ -102,3 +105,20 @@ def test_a_snapshot_built_from_another_database_is_not_restored(stream_prefix):
     # The database was dropped and created again (make demo-reset): same name, new oid.
     r.hset(shard_key(0, "snapshot"), "db", "test_brokerage:1")
     assert Matcher(MatcherOptions(shard=0))._restore_snapshot() is False
+
+
+@pytest.mark.django_db
+def test_rebuilt_books_start_in_the_venue_phase_now_unless_overridden():
+    venue = VenueFactory(mic="XCAL", timezone="America/New_York")
+    TradingSession.objects.create(
+        venue=venue, phase="continuous", starts_at=dt.time(9, 30), ends_at=dt.time(16)
+    )
+    equity = EquityFactory(symbol="CAL1", venue=venue)
+    crypto = CryptoFactory(venue=VenueFactory(mic="CRYZ", timezone="UTC", is_24x7=True))
+    monday_10am_ny = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+    saturday = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.UTC)
+
+    assert session_by_calendar(monday_10am_ny)(equity) == "continuous"
+    assert session_by_calendar(saturday)(equity) == "closed"
+    assert session_by_calendar(saturday)(crypto) == "continuous"
+    assert session_by_calendar(saturday, "pre_open")(equity) == "pre_open"
