@@ -32,7 +32,6 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,10 +292,6 @@ class Matcher:
 
     def stop(self, *_args: Any) -> None:
         self.stopping = True
-
-    def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
 
     def _ensure_group(self) -> None:
         try:
@@ -651,20 +646,38 @@ def bare_spec(symbol: str, *, session: str = "continuous") -> InstrumentSpec:
     )
 
 
-def run_matcher(
-    options: MatcherOptions, *, on_start: Callable[[Matcher], None] | None = None
-) -> None:
-    """Entry point of ``manage.py run_matcher``."""
-    matcher = Matcher(options)
-    matcher.install_signal_handlers()
-    if on_start is not None:
-        on_start(matcher)
-    log.info(
-        "shard %s matcher %s starting (%s)",
-        options.shard, matcher.token, "standby" if options.standby else "primary",
-    )  # fmt: skip
-    try:
-        matcher.run()
-    except LeaseLost:
-        log.error("shard %s: lease lost, exiting so the new primary alone publishes", options.shard)
-        raise SystemExit(3) from None
+def run_matcher(options: MatcherOptions) -> None:
+    """Entry point of ``manage.py run_matcher``: run a :class:`Matcher` until SIGTERM/SIGINT.
+
+    Losing the lease or the Redis connection does not end the process: it starts over as a
+    fresh matcher (restore the snapshot, follow, lead when the lease is free), which is exactly
+    the recovery path, so one hiccup does not take down every process honcho supervises.
+    """
+    stop_requested = False
+    current: list[Matcher] = []
+
+    def stop(*_args: Any) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+        for matcher in current:
+            matcher.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stop_requested:
+        matcher = Matcher(options)
+        current[:] = [matcher]
+        log.info(
+            "shard %s matcher %s starting (%s)",
+            options.shard, matcher.token, "standby" if options.standby else "primary",
+        )  # fmt: skip
+        try:
+            matcher.run()
+            return
+        except LeaseLost:
+            log.error("shard %s: lease lost to another matcher; starting over", options.shard)
+        except (redis.ConnectionError, redis.TimeoutError):
+            log.warning("shard %s: Redis unreachable; starting over in 1 s", options.shard,
+                        exc_info=True)  # fmt: skip
+            time.sleep(1)
+        matcher._reap_snapshot_child(wait=True)
