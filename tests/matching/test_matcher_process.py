@@ -196,7 +196,7 @@ def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dr
     commands = workload(4000)
     new_ids = [c[3] for c in commands if c[0] == "new"]
     assert len(set(new_ids)) < len(new_ids)  # the workload re-sends some orders
-    processes.matcher(*SYMBOLS_ARGS)
+    proc = processes.matcher(*SYMBOLS_ARGS)
     wait_until(progress, 30, "the matcher's initial state")
     publish_commands(0, commands[:1])  # a single command: the quiet-line path
     wait_all_processed()
@@ -214,6 +214,13 @@ def test_every_command_comes_out_in_order_with_contiguous_seqs_and_duplicates_dr
     metrics = metrics_snapshot(0)
     assert metrics["total_events"] == len(events)
     assert metrics["lag_entries"] == 0 and metrics["role"] == "primary"
+
+    # SIGTERM: a last snapshot at the last input, and the lease handed back at once.
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    r = redis_client()
+    assert r.hget(shard_key(0, "snapshot"), "in_id") == last_input_id()
+    assert not r.exists(shard_key(0, "lease"))
 
 
 def test_kill_9_and_restart_reproduce_the_uninterrupted_run(processes):
