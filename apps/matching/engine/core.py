@@ -12,7 +12,6 @@ mypyc as a single extension module; ``commands.py`` and friends import from it.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any, Final
 
@@ -297,24 +296,40 @@ class Order:
 
 
 class Level:
-    """All orders resting at one price on one side: displayed queue first, hidden behind it."""
+    """All orders resting at one price on one side: displayed queue first, hidden behind it.
 
-    __slots__ = ("count", "hidden_count", "hidden_queue", "price", "qty", "queue")
+    A queue is a list read from ``head``: taking the front is ``head += 1`` and joining the back
+    is ``append``, both cheaper than deque method calls once compiled; the consumed prefix is
+    dropped now and then (:func:`_compact`). Entries with ``leaves == 0`` left the book and are
+    skipped.
+    """
+
+    __slots__ = (
+        "count", "head", "hidden_count", "hidden_head", "hidden_queue", "price", "qty", "queue",
+    )  # fmt: skip
 
     def __init__(self, price: int) -> None:
         self.price = price
-        self.queue: deque[Order] = deque()
-        self.hidden_queue: deque[Order] | None = None
+        self.queue: list[Order] = []
+        self.head = 0
+        self.hidden_queue: list[Order] | None = None
+        self.hidden_head = 0
         self.qty = 0  # displayed quantity
         self.count = 0  # displayed orders
         self.hidden_count = 0
 
+    def displayed(self) -> list[Order]:
+        """Live displayed orders in time priority."""
+        return [o for o in self.queue[self.head :] if o.leaves]
+
+    def hidden(self) -> list[Order]:
+        """Live hidden orders in time priority."""
+        hq = self.hidden_queue
+        return [] if hq is None else [o for o in hq[self.hidden_head :] if o.leaves]
+
     def live_orders(self) -> list[Order]:
         """Live orders in priority order (displayed, then hidden)."""
-        result = [o for o in self.queue if o.leaves]
-        if self.hidden_queue is not None:
-            result.extend(o for o in self.hidden_queue if o.leaves)
-        return result
+        return self.displayed() + self.hidden()
 
 
 class BookSide:
@@ -725,11 +740,12 @@ class Engine:
             px = lvl.price
             had_count = lvl.count
             q = lvl.queue
-            while remaining and q:
-                m = q[0]
+            h = lvl.head
+            while remaining and h < len(q):
+                m = q[h]
                 ml = m.leaves
                 if not ml:
-                    q.popleft()  # left earlier (canceled / replaced): lazy cleanup
+                    h += 1  # left earlier (canceled / replaced): lazy cleanup
                     continue
                 if stp_on and m.account == taker_account:
                     self.seq = seq
@@ -750,7 +766,7 @@ class Engine:
                             taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     shown -= fill
                     if not ml:
-                        q.popleft()
+                        h += 1
                         lvl.count -= 1
                         lvl.qty -= fill
                         del book_orders[m.order_id]
@@ -759,7 +775,7 @@ class Engine:
                         # Iceberg refill: a new slice goes to the back of the level.
                         shown = peak if peak < ml else ml
                         m.shown = shown
-                        q.popleft()
+                        h += 1
                         q.append(m)
                         lvl.qty += shown - fill
                     else:
@@ -775,19 +791,21 @@ class Engine:
                     append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
                             taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
-                        q.popleft()
+                        h += 1
                         lvl.count -= 1
                         del book_orders[m.order_id]
                         m.level = None
                 last = px
+            lvl.head = h
             if remaining and lvl.hidden_count:
                 hq = lvl.hidden_queue
                 assert hq is not None
-                while remaining and hq:
-                    m = hq[0]
+                h = lvl.hidden_head
+                while remaining and h < len(hq):
+                    m = hq[h]
                     ml = m.leaves
                     if not ml:
-                        hq.popleft()
+                        h += 1
                         continue
                     if stp_on and m.account == taker_account:
                         self.seq = seq
@@ -804,14 +822,17 @@ class Engine:
                     append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
                             taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
-                        hq.popleft()
+                        h += 1
                         lvl.hidden_count -= 1
                         del book_orders[m.order_id]
                         m.level = None
                     last = px
+                lvl.hidden_head = h
             if not lvl.count and not lvl.hidden_count:
                 keys.pop()
                 del levels[key]
+            elif lvl.head > 32:
+                _compact(lvl)
             if had_count or lvl.count:
                 seq += 1
                 append((EV_BOOK, seq, ts, symbol, book_side, px, lvl.qty, lvl.count))
@@ -905,7 +926,7 @@ class Engine:
                     if had_count or lvl.count:
                         self._book_delta(book, opp, lvl, ts, out)
                     break
-            shown = [m for m in lvl.queue if m.leaves]
+            shown = lvl.displayed()
             avail = [m.shown if m.peak else m.leaves for m in shown]
             total = sum(avail)
             remaining = o.leaves
@@ -927,18 +948,14 @@ class Engine:
                         self._fill_maker(book, o, m, lvl, px, fill, ts, out, refilled)
                         last = px
                 kept = [m for m in shown if m.leaves and m not in refilled]
-                lvl.queue = deque(kept + refilled)
-            hq = lvl.hidden_queue
-            while o.leaves and hq:
-                m = hq[0]
-                if not m.leaves:
-                    hq.popleft()
-                    continue
+                lvl.queue = kept + refilled
+                lvl.head = 0
+            for m in lvl.hidden():
+                if not o.leaves:
+                    break
                 fill = min(m.leaves, o.leaves)
                 self._fill_maker(book, o, m, lvl, px, fill, ts, out, None)
                 last = px
-                if not m.leaves:
-                    hq.popleft()
             self._drop_level_if_empty(opp, key, lvl)
             if had_count or lvl.count:
                 self._book_delta(book, opp, lvl, ts, out)
@@ -1041,7 +1058,7 @@ class Engine:
         if o.hidden:
             hq = lvl.hidden_queue
             if hq is None:
-                hq = deque()
+                hq = []
                 lvl.hidden_queue = hq
             hq.append(o)
             lvl.hidden_count += 1
@@ -1608,11 +1625,12 @@ class Engine:
                         lvl.qty += o.shown if o.peak else o.leaves
                         book.orders[o.order_id] = o
                     if hidden_rows:
-                        lvl.hidden_queue = deque()
+                        hq: list[Order] = []
+                        lvl.hidden_queue = hq
                         for orow in hidden_rows:
                             o = Order.from_list(orow)
                             o.level = lvl
-                            lvl.hidden_queue.append(o)
+                            hq.append(o)
                             lvl.hidden_count += 1
                             book.orders[o.order_id] = o
                 bs.keys.sort()
@@ -1695,14 +1713,24 @@ def _move_to_arrival_place(o: Order) -> None:
     assert lvl is not None
     q = lvl.hidden_queue if o.hidden else lvl.queue
     assert q is not None
-    if len(q) < 2 or q[-2].tiebreak < o.tiebreak:
+    head = lvl.hidden_head if o.hidden else lvl.head
+    if len(q) - head < 2 or q[-2].tiebreak < o.tiebreak:
         return
     q.pop()
-    for i, other in enumerate(q):
-        if other.tiebreak > o.tiebreak:
+    for i in range(head, len(q)):
+        if q[i].tiebreak > o.tiebreak:
             q.insert(i, o)
             return
     q.append(o)
+
+
+def _compact(lvl: Level) -> None:
+    """Drop the consumed front of a level's queue once it is larger than what is left."""
+    q = lvl.queue
+    head = lvl.head
+    if head * 2 >= len(q):
+        del q[:head]
+        lvl.head = 0
 
 
 def _best_displayed(bs: BookSide) -> Level | None:
@@ -1726,7 +1754,7 @@ def _sell_volume(ask_levels: list[tuple[int, int]], price: int) -> int:
 
 def _rebuild_level(lvl: Level) -> None:
     """Recount a level after an auction and refill icebergs whose slice was consumed."""
-    live = [o for o in lvl.queue if o.leaves]
+    live = lvl.displayed()
     qty = 0
     for o in live:
         if o.peak:
@@ -1735,12 +1763,14 @@ def _rebuild_level(lvl: Level) -> None:
             qty += o.shown
         else:
             qty += o.leaves
-    lvl.queue = deque(live)
+    lvl.queue = live
+    lvl.head = 0
     lvl.count = len(live)
     lvl.qty = qty
     if lvl.hidden_queue is not None:
-        hidden = [o for o in lvl.hidden_queue if o.leaves]
-        lvl.hidden_queue = deque(hidden)
+        hidden = lvl.hidden()
+        lvl.hidden_queue = hidden
+        lvl.hidden_head = 0
         lvl.hidden_count = len(hidden)
 
 
@@ -1748,8 +1778,11 @@ def _side_rows(bs: BookSide) -> list[list[Any]]:
     rows = []
     for key in reversed(bs.keys):
         lvl = bs.levels[key]
-        hidden = [] if lvl.hidden_queue is None else [o for o in lvl.hidden_queue if o.leaves]
         rows.append(
-            [lvl.price, [o.to_list() for o in lvl.queue if o.leaves], [o.to_list() for o in hidden]]
+            [
+                lvl.price,
+                [o.to_list() for o in lvl.displayed()],
+                [o.to_list() for o in lvl.hidden()],
+            ]
         )
     return rows

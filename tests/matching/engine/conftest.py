@@ -6,21 +6,39 @@ These tests need no Django: run them with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from apps.matching.engine import (
     Cancel,
-    Engine,
-    InstrumentSpec,
     NewOrder,
     Replace,
     SetSession,
     describe,
+    native_core,
+    pure_core,
 )
 
 SYMBOL = "ACME"
+
+# Every test runs against the interpreted core and, when it was built, the mypyc-compiled one.
+IMPLEMENTATIONS = {"pure": pure_core} | ({"mypyc": native_core} if native_core else {})
+_current: list[ModuleType] = [pure_core]
+
+
+def core() -> ModuleType:
+    """The core module (Engine, InstrumentSpec) under test right now."""
+    return _current[0]
+
+
+@pytest.fixture(autouse=True, params=list(IMPLEMENTATIONS))
+def implementation(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
+    _current[0] = IMPLEMENTATIONS[request.param]
+    yield _current[0]
+    _current[0] = pure_core
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +51,10 @@ def _fast_password_hasher():
 class Venue:
     """An engine with one instrument, a clock that ticks per command, and readable events."""
 
-    def __init__(self, engine: Engine | None = None, **spec: Any) -> None:
-        self.engine = engine or Engine()
+    def __init__(self, engine: Any = None, **spec: Any) -> None:
+        self.engine = engine or core().Engine()
         if engine is None:
-            self.engine.register(InstrumentSpec(SYMBOL, **spec))
+            self.engine.register(core().InstrumentSpec(SYMBOL, **spec))
         self.ts = 0
         self.log: list[tuple] = []
 

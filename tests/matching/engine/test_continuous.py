@@ -1,8 +1,8 @@
 """Limit, market and cancel in continuous trading: price-time priority and the events."""
 
-from apps.matching.engine import Engine, InstrumentSpec, NewOrder
+from apps.matching.engine import NewOrder
 
-from .conftest import SYMBOL, Venue, fills, kinds, of
+from .conftest import SYMBOL, Venue, core, fills, kinds, of
 
 
 def test_passive_limit_order_rests_and_publishes_accepted_depth_and_top(venue):
@@ -76,7 +76,7 @@ def test_market_order_never_trades_outside_the_static_band():
     venue.sell("s1", 3, 105)
     venue.sell("s2", 3, 110)
     # An ask above the band can only come from a band change; simulate one.
-    venue.engine.register(InstrumentSpec(SYMBOL, band_low=90, band_high=106))
+    venue.engine.register(core().InstrumentSpec(SYMBOL, band_low=90, band_high=106))
     events = venue.buy("m1", 10, order_type="market")
     assert fills(events) == [("m1", "s1", 105, 3)]
     assert of(events, "canceled")[0]["canceled_qty"] == 7
@@ -169,8 +169,8 @@ def test_book_delta_per_level_swept_reports_what_is_left(venue):
 
 
 def test_engines_share_no_state():
-    a, b = Engine(), Engine()
-    a.register(InstrumentSpec(SYMBOL))
+    a, b = core().Engine(), core().Engine()
+    a.register(core().InstrumentSpec(SYMBOL))
     assert b.process(
         NewOrder(ts_ns=1, symbol=SYMBOL, order_id=1, side="buy", qty=1, price=1)
     )[0][6] == "unknown_symbol"  # fmt: skip

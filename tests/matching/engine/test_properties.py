@@ -12,22 +12,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.matching.engine import (
     Cancel,
-    Engine,
     ExpireOrders,
     Halt,
-    InstrumentSpec,
     MassCancel,
     NewOrder,
     Replace,
     Resume,
     SetSession,
 )
-from apps.matching.engine.core import Book
+
+from .conftest import IMPLEMENTATIONS, core
 
 SYMBOLS = ("FIFO", "PRO")
 STATES = ("pre_open", "opening_auction", "continuous", "pre_close", "closing_auction", "closed")
@@ -108,10 +108,10 @@ def to_commands(ops: list[tuple]) -> list[tuple]:
     return cmds
 
 
-def new_engine() -> Engine:
-    engine = Engine()
-    engine.register(InstrumentSpec("FIFO", reference_price=100, dynamic_band_pct=4))
-    engine.register(InstrumentSpec("PRO", algorithm="pro_rata", band_low=94, band_high=106))
+def new_engine() -> Any:
+    engine = core().Engine()
+    engine.register(core().InstrumentSpec("FIFO", reference_price=100, dynamic_band_pct=4))
+    engine.register(core().InstrumentSpec("PRO", algorithm="pro_rata", band_low=94, band_high=106))
     return engine
 
 
@@ -167,7 +167,7 @@ class Ledger:
         elif kind == "triggered":
             self.priority[ev[4]] = ev[1]
 
-    def check(self, engine: Engine) -> None:
+    def check(self, engine: Any) -> None:
         live = {}
         for book in engine.books.values():
             check_book(book, self)
@@ -176,13 +176,13 @@ class Ledger:
         assert live == expected, "events and books disagree on what is live"
 
 
-def check_book(book: Book, ledger: Ledger) -> None:
+def check_book(book: Any, ledger: Ledger) -> None:
     for bs in (book.bids, book.asks):
         assert bs.keys == sorted(bs.keys)
         assert set(bs.keys) == set(bs.levels)
         for lvl in bs.levels.values():
-            shown = [o for o in lvl.queue if o.leaves]
-            hidden = [o for o in (lvl.hidden_queue or ()) if o.leaves]
+            shown = lvl.displayed()
+            hidden = lvl.hidden()
             assert shown or hidden, "empty levels are removed"
             assert lvl.count == len(shown) and lvl.hidden_count == len(hidden)
             assert lvl.qty == sum(o.shown if o.peak else o.leaves for o in shown)
@@ -196,12 +196,16 @@ def check_book(book: Book, ledger: Ledger) -> None:
         assert best_bid < best_ask, "continuous book is crossed"
 
 
-def run(cmds: list[tuple], engine: Engine | None = None) -> list[list[tuple]]:
+def run(cmds: list[tuple], engine: Any = None) -> list[list[tuple]]:
     engine = engine or new_engine()
     return [engine.process(c) for c in cmds]
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The autouse fixture that picks the implementation only sets a module global: safe to share.
+QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=QUIET)
 @given(ops_strategy)
 def test_invariants_hold_after_every_command(ops):
     engine = new_engine()
@@ -222,14 +226,14 @@ def test_invariants_hold_after_every_command(ops):
         ledger.check(engine)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=QUIET)
 @given(ops_strategy)
 def test_the_same_stream_gives_the_same_events(ops):
     cmds = to_commands(ops)
     assert run(cmds) == run(cmds)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=QUIET)
 @given(ops_strategy, st.integers(0, 70))
 def test_snapshot_restore_and_replay_gives_the_same_events_and_seqs(ops, cut):
     cmds = to_commands(ops)
@@ -239,13 +243,31 @@ def test_snapshot_restore_and_replay_gives_the_same_events_and_seqs(ops, cut):
     for cmd in cmds[:cut]:
         engine.process(cmd)
     snap = json.loads(json.dumps(engine.snapshot()))
-    restored = Engine.restore(snap)
+    restored = core().Engine.restore(snap)
     assert run(cmds[cut:], engine=restored) == expected[cut:]
     assert restored.snapshot()["seq"] == new_engine_after(cmds).seq
 
 
-def new_engine_after(cmds: list[tuple]) -> Engine:
+def new_engine_after(cmds: list[tuple]) -> Any:
     engine = new_engine()
     for cmd in cmds:
         engine.process(cmd)
     return engine
+
+
+@pytest.mark.skipif(len(IMPLEMENTATIONS) < 2, reason="the mypyc core is not built")
+@settings(max_examples=60, deadline=None, suppress_health_check=QUIET)
+@given(ops=ops_strategy)
+def test_compiled_and_interpreted_cores_emit_the_same_events(ops, implementation):
+    if implementation is not IMPLEMENTATIONS["pure"]:
+        return  # one comparison per example is enough
+    cmds = to_commands(ops)
+    results = []
+    for module in IMPLEMENTATIONS.values():
+        engine = module.Engine()
+        engine.register(module.InstrumentSpec("FIFO", reference_price=100, dynamic_band_pct=4))
+        engine.register(
+            module.InstrumentSpec("PRO", algorithm="pro_rata", band_low=94, band_high=106)
+        )
+        results.append([engine.process(c) for c in cmds])
+    assert results[0] == results[1]

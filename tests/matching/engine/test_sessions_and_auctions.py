@@ -2,7 +2,7 @@
 
 from apps.matching.engine import Halt, Resume
 
-from .conftest import SYMBOL, Venue, fills, kinds, of
+from .conftest import SYMBOL, Venue, core, fills, kinds, of
 
 
 def test_orders_rest_without_matching_during_pre_open():
@@ -152,10 +152,10 @@ def test_closing_auction_then_close_expires_day_orders(venue):
 
 
 def test_set_session_for_all_symbols():
-    from apps.matching.engine import Engine, InstrumentSpec, SetSession
+    from apps.matching.engine import SetSession
 
-    engine = Engine()
-    engine.register(InstrumentSpec("A"))
-    engine.register(InstrumentSpec("B"))
+    engine = core().Engine()
+    engine.register(core().InstrumentSpec("A"))
+    engine.register(core().InstrumentSpec("B"))
     events = engine.process(SetSession(ts_ns=1, state="closed"))
     assert [e[3] for e in events if e[0] == "session"] == ["A", "B"]

@@ -6,8 +6,6 @@ import msgpack
 import pytest
 
 from apps.matching.engine import (
-    Engine,
-    InstrumentSpec,
     NewOrder,
     Trade,
     command_from_wire,
@@ -17,7 +15,7 @@ from apps.matching.engine import (
 )
 from apps.matching.engine.wire import WireError
 
-from .conftest import SYMBOL, Venue, fills
+from .conftest import SYMBOL, Venue, core, fills
 
 
 def _busy_book(venue: Venue) -> None:
@@ -33,7 +31,7 @@ def test_snapshot_is_plain_json_and_restore_replays_to_identical_events():
     original = Venue()
     _busy_book(original)
     snap = json.loads(json.dumps(original.engine.snapshot()))
-    restored = Venue(engine=Engine.restore(snap))
+    restored = Venue(engine=core().Engine.restore(snap))
     restored.ts = original.ts
     original.log.clear()
     for v in (original, restored):
@@ -50,13 +48,13 @@ def test_snapshot_is_plain_json_and_restore_replays_to_identical_events():
 def test_restore_keeps_seen_ids_so_resent_orders_stay_dropped():
     venue = Venue()
     venue.buy("b1", 10, 100)
-    restored = Venue(engine=Engine.restore(venue.engine.snapshot()))
+    restored = Venue(engine=core().Engine.restore(venue.engine.snapshot()))
     assert restored.buy("b1", 10, 100) == []
 
 
 def test_load_resting_rebuilds_the_book_in_priority_order_without_events_or_seq():
-    engine = Engine(seq=500)
-    engine.register(InstrumentSpec(SYMBOL))
+    engine = core().Engine(seq=500)
+    engine.register(core().InstrumentSpec(SYMBOL))
     for oid, qty in (("s1", 4), ("s2", 6)):
         engine.load_resting(
             NewOrder(ts_ns=0, symbol=SYMBOL, order_id=oid, side="sell", qty=10, price=100),
