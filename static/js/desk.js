@@ -64,8 +64,10 @@ function formatMoney(value) {
   return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
+// The same text as the server's signed_money filter: "+0.00", "+10.00", "-3.50".
 function signedMoney(value) {
-  return (value > 0 ? "+" : value < 0 ? "−" : "") + formatMoney(Math.abs(value));
+  const cents = Math.round(value * 100) / 100;
+  return (cents < 0 ? "-" : "+") + formatMoney(Math.abs(cents));
 }
 
 function directionClass(value) {
@@ -248,8 +250,8 @@ function renderSpark(symbol) {
   const cell = $(`#watchlist tr[data-symbol="${CSS.escape(symbol)}"] [data-field="spark"]`);
   const points = state.spark.get(symbol) || [];
   if (!cell || points.length < 2) return;
-  const width = 72;
-  const height = 20;
+  const width = 52;
+  const height = 18;
   const min = Math.min(...points);
   const max = Math.max(...points);
   const span = max - min || 1;

@@ -50,6 +50,44 @@ def desk_world(servers: Servers, settings):
     return {"aapl": aapl, "user": user, "account": account, "maker": maker, "other": other}
 
 
+def print_trade_and_bar(instrument, *, price: str, qty: str) -> None:
+    """Publish a trade print and its minute bar with the market-data app's own builders, to
+    the groups its publisher uses (until the applier records trades for it)."""
+    from django.utils import timezone
+
+    from apps.marketdata.messages import bar_message, encode, envelope, iso, trade_message
+    from apps.marketdata.publisher import publisher
+    from apps.marketdata.selectors import latest_bar
+    from apps.marketdata.specs import specs_for
+
+    spec = specs_for({instrument.symbol})[instrument.symbol]
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    trade = trade_message(spec, price=D(price), qty=D(qty), side="buy", at=iso(now))
+    # Extend this minute's bar when the market-data app has recorded one, as a trade would.
+    current = latest_bar(instrument.symbol)
+    if current is None or current["start"] != minute:
+        current = {"start": minute, "open": D(price), "high": D(price), "low": D(price),
+                   "volume": D(0)}  # fmt: skip
+    bar = bar_message(
+        spec,
+        current
+        | {
+            "high": max(current["high"], D(price)),
+            "low": min(current["low"], D(price)),
+            "close": D(price),
+            "volume": current["volume"] + D(qty),
+        },
+    )
+    publisher.publish(
+        [
+            envelope("trades", instrument.symbol, [[10**9, encode(trade)]]),
+            envelope("bars", instrument.symbol, [[iso(minute), encode(bar)]]),
+        ]
+    )
+    publisher.flush()
+
+
 def shoot(page, artifacts, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
@@ -139,6 +177,15 @@ def test_trader_sees_live_quotes_places_cancels_and_gets_filled(
                 # Without a trade print on the socket the desk marks at the next refresh.
                 page.evaluate("htmx.trigger(document.body, 'orders-changed')")
             expect(upnl).to_have_text("+10.00", timeout=TIMEOUT_MS)
+
+            # Trade prints and bars as the market-data app publishes them: the tape, the
+            # chart and the P&L move with no reload and no refresh.
+            print_trade_and_bar(aapl, price="233.00", qty="7")
+            expect(page.locator("#tape tr").first).to_contain_text("233.00", timeout=TIMEOUT_MS)
+            expect(upnl).to_have_text("+20.00", timeout=TIMEOUT_MS)
+            expect(position.locator('[data-field="mark"]')).to_have_text("233.00")
+            expect(page.locator("#chart-empty")).to_be_hidden()
+            assert page.evaluate("document.querySelectorAll('#chart canvas').length") > 0
             shoot(page, artifacts, "desk-desktop-filled")
 
             phone = browser.new_page(
