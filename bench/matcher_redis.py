@@ -179,14 +179,15 @@ def wait_processed(r: redis.Redis, timeout: float) -> None:
     raise RuntimeError("the matcher did not finish in time")
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its reaped children (the forked snapshot
-    writers) so far, from /proc; 0 where unavailable."""
+def process_cpu_s(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) user + system CPU seconds of a process so far, from /proc;
+    the children are the forked snapshot writers. Zeros where unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
 def redis_cpu_s(r: redis.Redis) -> float:
@@ -297,7 +298,9 @@ def main() -> int:
         cpu_matcher, cpu_redis = process_cpu_s(matcher.pid), redis_cpu_s(r)
         load_before = os.getloadavg()[0]
         wait_processed(r, timeout=120)
-        cpu_matcher = process_cpu_s(matcher.pid) - cpu_matcher
+        cpu_after = process_cpu_s(matcher.pid)
+        cpu_snapshots = cpu_after[1] - cpu_matcher[1]
+        cpu_matcher = cpu_after[0] - cpu_matcher[0]
         cpu_redis = redis_cpu_s(r) - cpu_redis
         cmd_rate, ev_rate, n_events = throughput_from_output(r, len(drain))
         drain_row = row(f"matcher via redis: {len(drain):,} commands in->out (commands/s)",
@@ -306,6 +309,7 @@ def main() -> int:
         # matcher: the CPU each side used tells what the path costs.
         drain_row.update(
             matcher_cpu_s=round(cpu_matcher, 2),
+            snapshot_children_cpu_s=round(cpu_snapshots, 2),
             redis_cpu_s=round(cpu_redis, 2),
             commands_per_matcher_cpu_s=round(len(drain) / cpu_matcher) if cpu_matcher else None,
             load_average=round(max(load_before, os.getloadavg()[0]), 2),
