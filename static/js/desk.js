@@ -357,8 +357,14 @@ function renderDepth() {
 // --- trade tape and positions ------------------------------------------------------------------
 
 function onTrade(trade) {
+  const before = state.lastPrice.get(trade.symbol);
   state.lastPrice.set(trade.symbol, Number(trade.price));
   markPositions(trade.symbol);
+  const lastCell = $(`#watchlist tr[data-symbol="${CSS.escape(trade.symbol)}"] [data-field="last"]`);
+  if (lastCell) {
+    lastCell.textContent = trade.price;
+    if (before != null && before !== Number(trade.price)) flash(lastCell, Number(trade.price) > before);
+  }
   if (trade.symbol !== state.symbol) return;
   const tape = document.getElementById("tape");
   if (!tape) return;

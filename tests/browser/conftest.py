@@ -175,7 +175,7 @@ def servers(transactional_db, stream_prefix, settings, tmp_path, monkeypatch) ->
     }
     name = settings.DATABASES["default"]["NAME"]
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
         "ENGINE_STREAM_PREFIX": stream_prefix,
         "CHANNEL_LAYER_PREFIX": layer_prefix,

@@ -186,7 +186,16 @@ def test_trader_sees_live_quotes_places_cancels_and_gets_filled(
             expect(position.locator('[data-field="mark"]')).to_have_text("233.00")
             expect(page.locator("#chart-empty")).to_be_hidden()
             assert page.evaluate("document.querySelectorAll('#chart canvas').length") > 0
+            expect(row.locator('[data-field="last"]')).to_have_text("233.00")
             shoot(page, artifacts, "desk-desktop-filled")
+
+            # Another instrument from the watchlist: ticket, ladder and address follow, no reload.
+            page.locator('#watchlist a[data-select-symbol="MSFT"]').click()
+            expect(ticket.locator(".instrument-line")).to_contain_text("MSFT", timeout=TIMEOUT_MS)
+            expect(page.locator("#depth-title")).to_contain_text("MSFT")
+            expect(depth.locator("td").nth(2)).to_have_text("")
+            assert page.url.endswith("?symbol=MSFT")
+            assert page.evaluate("window.desk.symbol") == "MSFT"
 
             phone = browser.new_page(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
