@@ -21,6 +21,7 @@ import asyncio
 import functools
 import json
 import logging
+import weakref
 from collections import deque
 from typing import Any
 
@@ -42,6 +43,79 @@ DEPTH_INCREMENTS_KEPT = 500
 SEND_BACKLOG_LIMIT = 256 * 1024
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
+
+
+class MarketDataHub:
+    """One channel-layer member per server process and market data group, fanning out in
+    memory to the process's sockets.
+
+    channels_redis pays a Redis round trip per message per receiving channel; if every socket
+    joined the groups itself, a quote for a thousand subscribers would be a thousand Redis
+    messages, popped one by one by this process's single receive loop, and the backlog would
+    sit in Redis where no conflation can reach it. The hub receives each message once and
+    files it into every local subscriber's conflation dict (plain dict operations), so the
+    cost per message is one Redis round trip per process, whatever the number of sockets.
+    """
+
+    def __init__(self) -> None:
+        from channels.layers import get_channel_layer
+
+        self.layer = get_channel_layer()
+        self.channel_name: str | None = None
+        self.members: dict[str, set[ConflatingConsumer]] = {}
+        self.lock = asyncio.Lock()
+        self.task: asyncio.Task | None = None
+
+    async def join(self, group: str, consumer: ConflatingConsumer) -> None:
+        async with self.lock:
+            if self.channel_name is None:
+                self.channel_name = await self.layer.new_channel()
+                self.task = asyncio.create_task(self._receive_loop())
+            members = self.members.setdefault(group, set())
+            members.add(consumer)
+            if len(members) == 1:
+                await self.layer.group_add(group, self.channel_name)
+
+    async def leave(self, group: str, consumer: ConflatingConsumer) -> None:
+        async with self.lock:
+            members = self.members.get(group)
+            if not members or consumer not in members:
+                return
+            members.discard(consumer)
+            if not members:
+                del self.members[group]
+                await self.layer.group_discard(group, self.channel_name)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("market data hub: receive failed")
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") != "md.event":
+                continue
+            group = keys.group(message["channel"], message["symbol"])
+            for consumer in list(self.members.get(group, ())):
+                try:
+                    consumer.file_event(message)
+                except Exception:
+                    logger.exception("market data hub: a subscriber failed")
+
+
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def hub() -> MarketDataHub:
+    """The hub of the running event loop (one per server process in daphne)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = MarketDataHub()
+    return found
 
 
 def transport_backlog(send: Any) -> int | None:
@@ -94,7 +168,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         if sender is not None:
             sender.cancel()
         for channel, symbol in list(getattr(self, "subscriptions", ())):
-            await self.channel_layer.group_discard(keys.group(channel, symbol), self.channel_name)
+            await hub().leave(keys.group(channel, symbol), self)
 
     def backlog(self) -> int | None:
         return transport_backlog(self.base_send)
@@ -102,17 +176,21 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
     async def subscribe(self, channel: str, symbol: str) -> None:
         if (channel, symbol) not in self.subscriptions:
             self.subscriptions.add((channel, symbol))
-            await self.channel_layer.group_add(keys.group(channel, symbol), self.channel_name)
+            await hub().join(keys.group(channel, symbol), self)
 
     async def unsubscribe(self, channel: str, symbol: str) -> None:
         if (channel, symbol) in self.subscriptions:
             self.subscriptions.discard((channel, symbol))
             self.pending.pop((channel, symbol), None)
-            await self.channel_layer.group_discard(keys.group(channel, symbol), self.channel_name)
+            await hub().leave(keys.group(channel, symbol), self)
 
     # --- the channel layer side: file, never send -----------------------------------------
 
     async def md_event(self, event: dict[str, Any]) -> None:
+        self.file_event(event)
+
+    def file_event(self, event: dict[str, Any]) -> None:
+        """File one envelope into ``pending`` (no I/O: the hub calls this for every socket)."""
         channel, symbol, items = event["channel"], event["symbol"], event["items"]
         key = (channel, symbol)
         if key not in self.subscriptions:

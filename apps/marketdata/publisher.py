@@ -21,6 +21,10 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 MAX_PENDING_BATCHES = 10_000
+# At most one quote per symbol per this many seconds leaves the process (20 a second): the
+# latest quote wins. Without a bound, a burst of top-of-book changes would queue in Redis in
+# front of every server's receive loop, where no conflation can reach it.
+QUOTE_MIN_INTERVAL = 0.05
 
 Message = tuple[str, dict[str, Any]]
 
@@ -31,9 +35,15 @@ class GroupPublisher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[list[Message] | asyncio.Future] | None = None
+        self._queue: asyncio.Queue[list[Message] | str | asyncio.Future] | None = None
         self.dropped = 0
         self.sent = 0
+        self.conflated = 0
+        # Quotes are state, not events: while one for a group waits its turn, a newer one
+        # replaces it (the queue holds only the group's name). A burst of top-of-book changes
+        # then costs one group_send per symbol per turn, not one per change.
+        self._latest: dict[str, dict[str, Any]] = {}
+        self._last_quote_at: dict[str, float] = {}
 
     def _ensure_started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -66,6 +76,8 @@ class GroupPublisher:
             layer = get_channel_layer()
             if layer is None:
                 continue
+            if isinstance(item, str):
+                item = [(item, self._latest.pop(item))]
             for group, message in item:
                 try:
                     await layer.group_send(group, message)
@@ -76,8 +88,38 @@ class GroupPublisher:
 
     def _put(self, item: Any) -> None:
         assert self._queue is not None
-        if self._queue.qsize() >= MAX_PENDING_BATCHES:
-            self.dropped += len(item) if isinstance(item, list) else 0
+        if isinstance(item, list):
+            ordered = []
+            for group, message in item:
+                if message.get("channel") != "quotes":
+                    ordered.append((group, message))
+                elif group in self._latest:
+                    self._latest[group] = message
+                    self.conflated += 1
+                else:
+                    self._latest[group] = message
+                    if ordered:
+                        self._enqueue(ordered)
+                        ordered = []
+                    assert self._loop is not None
+                    now = self._loop.time()
+                    due = self._last_quote_at.get(group, 0.0) + QUOTE_MIN_INTERVAL
+                    self._last_quote_at[group] = max(now, due)
+                    if due <= now:
+                        self._enqueue(group)
+                    else:
+                        self._loop.call_at(due, self._enqueue, group)
+            if ordered:
+                self._enqueue(ordered)
+            return
+        self._enqueue(item)
+
+    def _enqueue(self, item: Any) -> None:
+        assert self._queue is not None
+        if self._queue.qsize() >= MAX_PENDING_BATCHES and not isinstance(item, asyncio.Future):
+            if isinstance(item, str):
+                self._latest.pop(item, None)
+            self.dropped += len(item) if isinstance(item, list) else 1
             logger.warning("market data publisher queue full: dropping a batch")
             return
         self._queue.put_nowait(item)

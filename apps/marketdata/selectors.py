@@ -183,7 +183,11 @@ def async_redis():
     key = id(loop)
     client = _async_clients.get(key)
     if client is None or getattr(client, "_md_loop", None) is not loop:
-        client = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=False)
+        # Blocking pool: a burst of subscribers waits for a connection instead of failing.
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=50, timeout=10
+        )
+        client = aredis.Redis(connection_pool=pool)
         client._md_loop = loop
         _async_clients[key] = client
     return client

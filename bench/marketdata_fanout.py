@@ -1,0 +1,419 @@
+"""Benchmark: market data fan-out from the matchers' output stream to WebSocket clients.
+
+    .venv/bin/python bench/marketdata_fanout.py [--seconds S]
+
+Everything real, on loopback: a daphne subprocess serving ``/ws/market/``, the market data
+process (``manage.py run_marketdata``, engine feed only) consuming ``<prefix>:out:0``, and
+``websockets`` clients in this process with a real session cookie. This process plays the
+matcher: it XADDs ``top`` events (4 symbols) to the output stream, each stamped with
+``ts_ns`` = time.time_ns() just before the XADD; clients compute now - ``at`` of each quote.
+
+Rows (bench/results/marketdata_fanout.json, printed as a table):
+
+1. ``group_send`` ceiling, the same run: channel-layer deliveries/s (group_send calls/s x
+   members) to groups of 100 and 1,000 members nobody reads: what the layer costs alone.
+2. Quote fan-out to 100 and 1,000 clients subscribed to the same 4 symbols, the matcher side
+   offering as much as it can: quote messages/s delivered to all clients together, with the
+   latency of what arrived (conflation drops intermediate quotes for clients that lag).
+3. Matcher-event-to-client latency at 100 clients at a modest rate (200 events/s), then the
+   same with one extra client that subscribes and stops reading.
+
+Prefixes (engine streams, market data keys, channel layer) are private to the run; the bench
+user, session and instruments are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "marketdata_fanout.json"
+PREFIX = f"bench-md-{uuid.uuid4().hex[:8]}"
+LAYER_PREFIX = f"bench-asgi-{uuid.uuid4().hex[:8]}"
+DATABASE = f"bench_md_{uuid.uuid4().hex[:8]}"
+sys.path.insert(0, str(REPO))
+# A database of its own (created, migrated and dropped here): the bench neither depends on the
+# state of the development database nor leaves anything in it.
+_BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
+os.environ["DATABASE_URL"] = _BASE_URL.rsplit("/", 1)[0] + "/" + DATABASE
+os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
+os.environ["CHANNEL_LAYER_PREFIX"] = LAYER_PREFIX
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import logging  # noqa: E402
+
+logging.getLogger("channels_redis").setLevel(logging.WARNING)
+
+import msgpack  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from apps.instruments.models import Instrument, Venue  # noqa: E402
+from apps.matching.transport import delete_prefix_keys, output_stream, redis_client  # noqa: E402
+
+SYMBOLS = [f"BENCHMD{i}" for i in range(4)]
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+def percentiles(samples_ns: list[int]) -> tuple[float | None, float | None, float | None]:
+    if not samples_ns:
+        return None, None, None
+    s = sorted(samples_ns)
+    n = len(s)
+    return tuple(round(s[min(n - 1, int(q * n))] / 1000.0, 1) for q in (0.50, 0.99, 0.999))  # type: ignore[return-value]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- fixtures in the database ------------------------------------------------------------------
+
+
+def admin_sql(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_BASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def create_database() -> None:
+    admin_sql(f'CREATE DATABASE "{DATABASE}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, check=True
+    )
+
+
+def drop_database() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def setup_db() -> tuple[str, list]:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    venue, _ = Venue.objects.get_or_create(mic="BNCH", defaults={"name": "Bench venue"})
+    for symbol in SYMBOLS:
+        Instrument.objects.get_or_create(
+            symbol=symbol,
+            defaults={
+                "name": "Benchmark instrument",
+                "asset_class": "equity",
+                "venue": venue,
+                "tick_size": Decimal("0.01"),
+                "lot_size": Decimal(1),
+                "min_quantity": Decimal(1),
+                "reference_price": Decimal("100.00"),
+            },
+        )
+    user, _ = get_user_model().objects.get_or_create(username=f"bench-{PREFIX}")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key, [user]
+
+
+# --- the matcher's side -------------------------------------------------------------------------
+
+
+class Matcher:
+    """Writes output stream entries exactly as the matcher does (field e = msgpack events)."""
+
+    def __init__(self) -> None:
+        self.r = redis_client()
+        self.seq = 0
+        self.stream = output_stream(0)
+        self.price = 10_000
+
+    def entry(self, symbols: list[str]) -> dict[bytes, bytes]:
+        events = []
+        first = self.seq + 1
+        now = time.time_ns()
+        self.price = 10_000 + (self.seq % 50)
+        for symbol in symbols:
+            self.seq += 1
+            events.append(("top", self.seq, now, symbol, self.price, 100, self.price + 2, 100))
+        return {
+            b"e": msgpack.packb(events, use_bin_type=True),
+            b"first_seq": str(first).encode(),
+            b"last_seq": str(self.seq).encode(),
+            b"in_id": b"0-0",
+        }
+
+    async def offer(self, seconds: float, rate: float | None, symbols: list[str]) -> int:
+        """XADD entries for ``seconds``: at ``rate`` entries/s, or as fast as a pipeline of 20
+        entries per round trip allows (rate None). Returns the events offered."""
+        loop = asyncio.get_running_loop()
+        end = time.monotonic() + seconds
+        offered = 0
+        interval = 1.0 / rate if rate else 0.0
+        next_at = time.monotonic()
+        while time.monotonic() < end:
+            if rate:
+                await loop.run_in_executor(None, self.r.xadd, self.stream, self.entry(symbols))
+                offered += len(symbols)
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            else:
+                pipe = self.r.pipeline(transaction=False)
+                for _ in range(20):
+                    pipe.xadd(self.stream, self.entry(symbols))
+                    offered += len(symbols)
+                await loop.run_in_executor(None, pipe.execute)
+                await asyncio.sleep(0.002)
+        return offered
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+class Clients:
+    def __init__(self, url: str, origin: str, cookie: str) -> None:
+        self.url, self.origin, self.cookie = url, origin, cookie
+        self.count = 0
+        self.samples: list[int] = []
+        self.measure_latency = False
+        self.tasks: list[asyncio.Task] = []
+        self.sockets: list = []
+
+    async def _run(self, ws, ready: asyncio.Event) -> None:
+        ready.set()
+        async for raw in ws:
+            now = time.time_ns()
+            if '"quote"' not in raw:
+                continue
+            self.count += 1
+            if self.measure_latency:
+                at = json.loads(raw)["at"]
+                moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+                self.samples.append(now - (moment - EPOCH) // dt.timedelta(microseconds=1) * 1000)
+
+    async def open(self, n: int, *, stalled: bool = False) -> None:
+        for start in range(0, n, 50):
+            batch = []
+            for _ in range(min(50, n - start)):
+                batch.append(
+                    connect(
+                        self.url,
+                        origin=self.origin,
+                        additional_headers={"Cookie": f"sessionid={self.cookie}"},
+                        max_queue=1 if stalled else 4096,
+                        open_timeout=30,
+                        ping_interval=None,
+                    )
+                )
+            for ws in await asyncio.gather(*batch):
+                await ws.send(
+                    json.dumps({"action": "subscribe", "channels": ["quotes"], "symbols": SYMBOLS})
+                )
+                self.sockets.append(ws)
+                if not stalled:
+                    ready = asyncio.Event()
+                    self.tasks.append(asyncio.create_task(self._run(ws, ready)))
+        await asyncio.sleep(1.0)  # every subscription in place before anything is measured
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        self.tasks, self.sockets = [], []
+
+
+# --- phases -------------------------------------------------------------------------------------
+
+
+async def group_send_ceiling(members: int, seconds: float) -> dict:
+    layer = get_channel_layer()
+    group = f"bench.ceiling.{members}"
+    channels = [await layer.new_channel() for _ in range(members)]
+    for name in channels:
+        await layer.group_add(group, name)
+    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
+    sent, start = 0, time.monotonic()
+    latencies = []
+    while time.monotonic() - start < seconds:
+        t0 = time.perf_counter_ns()
+        await layer.group_send(group, message)
+        latencies.append(time.perf_counter_ns() - t0)
+        sent += 1
+    elapsed = time.monotonic() - start
+    for name in channels:
+        await layer.group_discard(group, name)
+    p50, p99, p999 = percentiles(latencies)
+    return {
+        "name": f"channel layer group_send ceiling, {members} members (deliveries/s)",
+        "events_per_s": round(sent * members / elapsed),
+        "p50_us": p50,
+        "p99_us": p99,
+        "p999_us": p999,
+    }
+
+
+async def fanout(url, origin, cookie, matcher: Matcher, n: int, seconds: float) -> dict:
+    clients = Clients(url, origin, cookie)
+    await clients.open(n)
+    clients.measure_latency = True
+    clients.count = 0
+    start = time.monotonic()
+    offered = await matcher.offer(seconds, None, SYMBOLS)
+    await asyncio.sleep(1.0)  # let the tail arrive
+    elapsed = time.monotonic() - start
+    delivered = clients.count
+    p50, p99, p999 = percentiles(clients.samples)
+    await clients.close()
+    print(f"  {n} clients: offered {offered} events, delivered {delivered} quote messages")
+    return {
+        "name": f"quote fan-out to {n} clients, 4 symbols (messages/s delivered)",
+        "events_per_s": round(delivered / elapsed),
+        "p50_us": p50,
+        "p99_us": p99,
+        "p999_us": p999,
+    }
+
+
+async def latency(url, origin, cookie, matcher: Matcher, seconds: float, stalled: bool) -> dict:
+    clients = Clients(url, origin, cookie)
+    await clients.open(100)
+    if stalled:
+        await clients.open(1, stalled=True)
+    clients.measure_latency = True
+    clients.samples = []
+    clients.count = 0
+    start = time.monotonic()
+    await matcher.offer(seconds, 50, SYMBOLS)  # 50 entries x 4 symbols = 200 events/s
+    await asyncio.sleep(0.5)
+    elapsed = time.monotonic() - start
+    p50, p99, p999 = percentiles(clients.samples)
+    await clients.close()
+    suffix = ", plus 1 client that stops reading" if stalled else ""
+    return {
+        "name": f"matcher event to client latency, 100 clients at 200 events/s{suffix}",
+        "events_per_s": round(clients.count / elapsed),
+        "p50_us": p50,
+        "p99_us": p99,
+        "p999_us": p999,
+    }
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("daphne did not start")
+
+
+async def main_async(args, port: int, cookie: str) -> list[dict]:
+    url = f"ws://127.0.0.1:{port}/ws/market/"
+    origin = f"http://127.0.0.1:{port}"
+    matcher = Matcher()
+    rows = [
+        await group_send_ceiling(100, args.seconds),
+        await group_send_ceiling(1000, args.seconds),
+    ]
+    rows.append(await fanout(url, origin, cookie, matcher, 100, args.seconds))
+    rows.append(await fanout(url, origin, cookie, matcher, 1000, args.seconds))
+    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=False))
+    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=True))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    mach = machine()
+    started = time.monotonic()
+    create_database()
+    print(f"database {DATABASE} migrated in {time.monotonic() - started:.0f} s")
+    cookie, _users = setup_db()
+    port = free_port()
+    env = {**os.environ, "DEMO_LIQUIDITY": "0"}
+    python = sys.executable
+    log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "w")  # noqa: SIM115
+    daphne = subprocess.Popen(
+        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "brokerage.asgi:application"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    feed = subprocess.Popen(
+        [python, "manage.py", "run_marketdata", "--no-reference-feed", "--demo-liquidity", "off"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        time.sleep(2.0)
+        rows = asyncio.run(main_async(args, port, cookie))
+    finally:
+        for process in (feed, daphne):
+            process.terminate()
+        for process in (feed, daphne):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        drop_database()
+        delete_prefix_keys(PREFIX)
+        delete_prefix_keys(LAYER_PREFIX)
+    for row in rows:
+        row["machine"] = mach
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"machine: {mach}")
+    print(f"{'benchmark':<88} {'events/s':>10} {'p50 us':>10} {'p99 us':>10} {'p99.9 us':>10}")
+    for row in rows:
+        print(
+            f"{row['name']:<88} {row['events_per_s']:>10,} "
+            f"{row['p50_us'] or '-':>10} {row['p99_us'] or '-':>10} {row['p999_us'] or '-':>10}"
+        )
+
+
+if __name__ == "__main__":
+    main()
