@@ -59,6 +59,9 @@ class MatcherMetrics:
         self.total_commands = 0
         self.total_events = 0
         self.total_batches = 0
+        # Since start, for readers that want percentiles over a window of their own (the
+        # benchmark takes the difference of two readings).
+        self.total_latency = [0] * (len(LATENCY_BUCKETS_US) + 1)
         self._reset(time.monotonic())
 
     def _reset(self, now: float) -> None:
@@ -106,6 +109,7 @@ class MatcherMetrics:
         self.total_commands += self.commands
         self.total_events += self.events
         self.total_batches += self.batches
+        self.total_latency = [a + b for a, b in zip(self.total_latency, self.latency, strict=True)]
         row: dict[str, Any] = {
             "role": role,
             "seq": seq,
@@ -120,6 +124,7 @@ class MatcherMetrics:
             "latency_p99_us": _percentile(self.latency, LATENCY_BUCKETS_US, 0.99) or 0,
             "latency_p999_us": _percentile(self.latency, LATENCY_BUCKETS_US, 0.999) or 0,
             "latency_hist": ",".join(map(str, self.latency)),
+            "latency_hist_total": ",".join(map(str, self.total_latency)),
             "batch_hist": ",".join(map(str, self.batch_sizes)),
             "total_commands": self.total_commands,
             "total_events": self.total_events,
@@ -141,6 +146,12 @@ class MatcherMetrics:
             )  # fmt: skip
         self._reset(now)
         return row
+
+
+def latency_percentile(hist: str | list[int], q: float) -> int | None:
+    """The q-quantile (upper bucket bound, us) of a latency histogram as stored in the hash."""
+    counts = [int(c) for c in hist.split(",")] if isinstance(hist, str) else hist
+    return _percentile(counts, LATENCY_BUCKETS_US, q)
 
 
 def metrics_snapshot(shard: int, *, client: redis.Redis | None = None) -> dict[str, Any]:
