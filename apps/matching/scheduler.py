@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import DatabaseError
+from redis import RedisError
 
 from apps.instruments.choices import SessionPhase
 from apps.instruments.models import Instrument, Venue
@@ -184,7 +186,12 @@ def run_scheduler(*, interval_s: float = 1.0, once: bool = False) -> None:
     sent = {int(k): v.decode() for k, v in stored.items()}
     log.info("scheduler started; last phases sent: %s", sent)
     while True:
-        scheduler_tick(at=dt.datetime.now(dt.UTC), sent=sent)
+        try:
+            scheduler_tick(at=dt.datetime.now(dt.UTC), sent=sent)
+        except (DatabaseError, RedisError):
+            # A restart of Postgres or Redis must not end the process (honcho would stop every
+            # other one with it); the phase is sent on the first tick that works.
+            log.warning("scheduler tick failed; retrying", exc_info=True)
         if once:
             return
         time.sleep(interval_s - (time.time() % interval_s))
