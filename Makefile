@@ -49,7 +49,7 @@ format: install ## Format and autofix with ruff
 
 test: services lint ## Install, start services, lint, check migrations, run the whole suite
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: services ## Run the benchmarks; prints a table, writes bench/results/*.json
 	@mkdir -p bench/results

@@ -74,7 +74,7 @@ def demo(market) -> Demo:
     return market[1]
 
 
-def final(client, order_id, *statuses: OrderStatus, timeout: float = 15.0):
+def final(client, order_id, *statuses: OrderStatus, timeout: float = 45.0):
     seen = []
 
     def reached():
