@@ -1,6 +1,7 @@
 """Real servers for browser tests: gunicorn (HTTP) and daphne (WebSockets) on free ports, the
-matcher and the applier, all pointed at the test database and this test's Redis prefixes, and
-headless Debian chromium driven by Playwright (never ``playwright install``)."""
+matcher, the applier and the market-data process, all pointed at the test database and this
+test's Redis prefixes, and headless Debian chromium driven by Playwright (never
+``playwright install``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -92,6 +92,16 @@ class Servers:
             "matcher", python, "manage.py", "run_matcher", "--shard", "0", "--session", "continuous"
         )
         self.start("applier", python, "manage.py", "run_applier", "--shard", "0")
+        # Depth and quotes from the matcher's output; no simulated market, so prices are ours.
+        self.start(
+            "marketdata",
+            python,
+            "manage.py",
+            "run_marketdata",
+            "--no-reference-feed",
+            "--demo-liquidity",
+            "off",
+        )
         wait_until(lambda: port_open(self.web_port), 90, "gunicorn")
         wait_until(lambda: port_open(self.ws_port), 90, "daphne")
         for name, proc in self.procs.items():
@@ -112,40 +122,6 @@ class Servers:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-
-
-class BookProjection:
-    """Stands in for the market-data process until it has a command of its own: reads the
-    matcher's output stream and runs the market-data app's own ``EngineBookProjector`` (depth
-    and quotes into Redis and the channel layer), as that process will."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
-        from apps.marketdata.publisher import publisher
-        from apps.marketdata.services import EngineBookProjector
-        from apps.matching.transport import decode_output_entry, output_stream, redis_client
-
-        projector = EngineBookProjector()
-        client = redis_client()
-        last = "0-0"
-        while not self.stop.is_set():
-            reply = client.xread({output_stream(0): last}, block=200, count=100)
-            for _stream, entries in reply or []:
-                for entry_id, fields in entries:
-                    projector.apply(decode_output_entry(fields))
-                    last = entry_id
-            publisher.flush()
-
-    def __enter__(self) -> BookProjection:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from apps.orders.models import Order
 from apps.orders.services import order_submit
-from tests.browser.conftest import BookProjection, Servers, wait_until
+from tests.browser.conftest import Servers, wait_until
 from tests.clients.factories import PASSWORD, ClientFactory, ClientUserFactory, UserFactory
 from tests.instruments.factories import EquityFactory
 from tests.trading import funded_account, holding
@@ -52,7 +52,8 @@ def desk_world(servers: Servers, settings):
 
 def print_trade_and_bar(instrument, *, price: str, qty: str) -> None:
     """Publish a trade print and its minute bar with the market-data app's own builders, to
-    the groups its publisher uses (until the applier records trades for it)."""
+    the groups its publisher uses: a trade from elsewhere (an external feed) the desk must
+    show like its own venue's."""
     from django.utils import timezone
 
     from apps.marketdata.messages import bar_message, encode, envelope, iso, trade_message
@@ -99,7 +100,7 @@ def test_trader_sees_live_quotes_places_cancels_and_gets_filled(
 
     world = desk_world
     aapl, account, maker, other = world["aapl"], world["account"], world["maker"], world["other"]
-    with BookProjection(), sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
