@@ -40,7 +40,7 @@ MAX_SUBSCRIPTIONS = 400
 TRADES_KEPT_PER_SYMBOL = 100
 BARS_KEPT_PER_SYMBOL = 3
 DEPTH_INCREMENTS_KEPT = 500
-SEND_BACKLOG_LIMIT = 256 * 1024
+SEND_BACKLOG_LIMIT = 64 * 1024
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
 
@@ -119,7 +119,16 @@ def hub() -> MarketDataHub:
 
 
 def transport_backlog(send: Any) -> int | None:
-    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable."""
+    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable.
+    Middleware may wrap ``send`` (the session middleware's ``real_send``); unwrap to daphne's
+    ``partial(server.handle_reply, protocol)``."""
+    for _ in range(5):
+        if isinstance(send, functools.partial):
+            break
+        owner = getattr(send, "__self__", None)
+        send = getattr(owner, "real_send", None)
+        if send is None:
+            return None
     if not isinstance(send, functools.partial) or not send.args:
         return None
     transport = getattr(send.args[0], "transport", None)
