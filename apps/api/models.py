@@ -15,7 +15,7 @@ from apps.api.choices import (
     TransferStatus,
 )
 from apps.clients.models import Account, Partner
-from apps.common.decimals import MONEY_DIGITS, MONEY_PLACES
+from apps.common.decimals import MONEY_DIGITS, MONEY_PLACES, plain
 
 
 class ApiKey(models.Model):
@@ -154,4 +154,4 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.amount.normalize()} {self.currency} ({self.status})"
+        return f"{self.direction} {plain(self.amount)} {self.currency} ({self.status})"

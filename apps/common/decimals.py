@@ -37,3 +37,8 @@ def from_units(units: int, step: Decimal) -> Decimal:
 def round_money(value: Decimal, places: Decimal = CENT) -> Decimal:
     """Banker's rounding to ``places`` (cents by default), as fee schedules specify."""
     return value.quantize(places, rounding=ROUND_HALF_EVEN)
+
+
+def plain(value: Decimal) -> str:
+    """A decimal for people: no trailing zeros and never exponent notation (100, not 1E+2)."""
+    return f"{value.normalize():f}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from apps.common.decimals import is_multiple_of
+from apps.common.decimals import is_multiple_of, plain
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
 
@@ -18,13 +18,13 @@ def check_quantity(instrument: Instrument, quantity: Decimal) -> None:
     if quantity < instrument.min_quantity:
         raise ValidationFailed(
             "below_min_quantity",
-            f"{instrument.symbol} trades in at least {instrument.min_quantity.normalize()}.",
+            f"{instrument.symbol} trades in at least {plain(instrument.min_quantity)}.",
             field="qty",
         )
     if not is_multiple_of(quantity, instrument.lot_size):
         raise ValidationFailed(
             "invalid_lot",
-            f"{instrument.symbol} trades in lots of {instrument.lot_size.normalize()}.",
+            f"{instrument.symbol} trades in lots of {plain(instrument.lot_size)}.",
             field="qty",
         )
 
@@ -36,7 +36,7 @@ def check_price(instrument: Instrument, price: Decimal, *, field: str = "limit_p
     if not is_multiple_of(price, instrument.tick_size):
         raise ValidationFailed(
             "invalid_tick",
-            f"{instrument.symbol} prices move in ticks of {instrument.tick_size.normalize()}.",
+            f"{instrument.symbol} prices move in ticks of {plain(instrument.tick_size)}.",
             field=field,
         )
 
@@ -64,7 +64,6 @@ def check_price_band(instrument: Instrument, price: Decimal, *, field: str = "li
     if not low <= price <= high:
         raise ValidationFailed(
             "price_outside_band",
-            f"{instrument.symbol} accepts prices between {low.normalize()} "
-            f"and {high.normalize()} now.",
+            f"{instrument.symbol} accepts prices between {plain(low)} and {plain(high)} now.",
             field=field,
         )

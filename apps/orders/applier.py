@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.clients.models import Account
+from apps.common.decimals import plain
 from apps.compliance.models import AuditEvent
 from apps.instruments.calendar import settle_date
 from apps.instruments.models import Instrument
@@ -400,7 +401,7 @@ def _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at) ->
     ledger_post(
         kind=JournalKind.TRADE,
         reference=f"trade:{ctx.shard}:{seq}",
-        description=f"{qty.normalize()} {instrument.symbol} @ {price.normalize()}",
+        description=f"{plain(qty)} {instrument.symbol} @ {plain(price)}",
         legs=legs,
     )
 

@@ -16,6 +16,7 @@ from apps.common.decimals import (
     PRICE_PLACES,
     QUANTITY_DIGITS,
     QUANTITY_PLACES,
+    plain,
 )
 from apps.common.errors import Conflict
 from apps.instruments.models import Instrument
@@ -139,7 +140,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.side} {self.quantity.normalize()} {self.instrument_id} ({self.status})"
+        return f"{self.side} {plain(self.quantity)} {self.instrument_id} ({self.status})"
 
     @property
     def leaves_quantity(self) -> Decimal:
@@ -193,7 +194,7 @@ class Execution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.side} {self.quantity.normalize()} @ {self.price.normalize()}"
+        return f"{self.side} {plain(self.quantity)} @ {plain(self.price)}"
 
     @property
     def notional(self) -> Decimal:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.clients.choices import AccountStatus, AssetClass, ComplianceStatus, KycStatus, OptionLevel
 from apps.clients.models import Account
+from apps.common.decimals import plain
 from apps.common.errors import Conflict, ValidationFailed
 from apps.compliance.models import RestrictedInstrument
 from apps.compliance.services import audit_record
@@ -652,7 +653,7 @@ def position_close(
     quantity = held if quantity is None else quantity
     if quantity <= 0 or quantity > held:
         raise ValidationFailed(
-            "invalid_quantity", f"Close between 0 and {held.normalize()}.", field="qty"
+            "invalid_quantity", f"Close between 0 and {plain(held)}.", field="qty"
         )
     tif = TimeInForce.GTC if instrument.venue.is_24x7 else TimeInForce.DAY
     return order_submit(

@@ -23,6 +23,7 @@ from apps.common.decimals import (
     PRICE_PLACES,
     QUANTITY_DIGITS,
     QUANTITY_PLACES,
+    plain,
 )
 from apps.instruments.models import Instrument
 from apps.positions.choices import JournalKind, LedgerAccountKind
@@ -94,7 +95,7 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ledger_account} {self.amount.normalize()} {self.asset}"
+        return f"{self.ledger_account} {plain(self.amount)} {self.asset}"
 
 
 class CashBalance(models.Model):
@@ -126,7 +127,7 @@ class CashBalance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.currency} {self.total.normalize()}"
+        return f"{self.account} {self.currency} {plain(self.total)}"
 
     @property
     def total(self) -> Decimal:
@@ -163,4 +164,4 @@ class Position(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.instrument} {self.quantity.normalize()}"
+        return f"{self.account} {self.instrument} {plain(self.quantity)}"

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from apps.common.decimals import QUANTITY_DIGITS, QUANTITY_PLACES
+from apps.common.decimals import QUANTITY_DIGITS, QUANTITY_PLACES, plain
 from apps.risk.choices import AlertKind, AlertStatus, KillSwitchScope
 
 
@@ -66,7 +66,7 @@ class Locate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Locate {self.quantity.normalize()} {self.instrument} for {self.account}"
+        return f"Locate {plain(self.quantity)} {self.instrument} for {self.account}"
 
 
 class RiskAlert(models.Model):

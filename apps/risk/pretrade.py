@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.clients.choices import AccountType, AssetClass
 from apps.clients.models import Account
+from apps.common.decimals import plain
 from apps.common.errors import DomainError
 from apps.instruments.models import Instrument
 from apps.orders.choices import OPEN_STATUSES, OrderType, Side
@@ -191,13 +192,13 @@ def pretrade_check(
         if limits.max_order_quantity is not None and quantity > limits.max_order_quantity:
             raise OrderRejected(
                 "max_order_quantity_exceeded",
-                f"Orders are limited to {limits.max_order_quantity.normalize()} units.",
+                f"Orders are limited to {plain(limits.max_order_quantity)} units.",
                 field="qty",
             )
         if limits.max_order_notional is not None and notional > limits.max_order_notional:
             raise OrderRejected(
                 "max_order_notional_exceeded",
-                f"Orders are limited to {limits.max_order_notional.normalize()} "
+                f"Orders are limited to {plain(limits.max_order_notional)} "
                 f"{account.base_currency} notional.",
             )
 
@@ -215,7 +216,7 @@ def pretrade_check(
         raise OrderRejected(
             "max_position_exceeded",
             f"The position in {instrument.symbol} would exceed "
-            f"{limits.max_position_quantity.normalize()}.",
+            f"{plain(limits.max_position_quantity)}.",
         )
 
     reservation = Decimal(0)
@@ -258,9 +259,9 @@ def pretrade_check(
             return RiskDecision(
                 reservation,
                 "price_collar",
-                f"Limit {limit_price.normalize()} is {deviation.quantize(Decimal('0.1'))}% "
+                f"Limit {plain(limit_price)} is {deviation.quantize(Decimal('0.1'))}% "
                 f"through the reference "
-                f"price {reference.normalize()}: held for a risk manager.",
+                f"price {plain(reference)}: held for a risk manager.",
             )
     return RiskDecision(reservation)
 

@@ -47,3 +47,13 @@ def test_env_list_and_required_strings(monkeypatch):
     monkeypatch.delenv("MISSING", raising=False)
     with pytest.raises(ImproperlyConfigured, match="MISSING"):
         env_str("MISSING")
+
+
+def test_plain_decimals_never_use_exponent_notation():
+    from decimal import Decimal
+
+    from apps.common.decimals import plain
+
+    assert plain(Decimal("100.000000000")) == "100"
+    assert plain(Decimal("0.000100")) == "0.0001"
+    assert plain(Decimal("230.50")) == "230.5"

@@ -86,7 +86,8 @@ def test_max_order_quantity_and_notional(acme):
     account = funded_account(cash=D(1_000_000))
     RiskLimitFactory(account=account, max_order_quantity=D(100), max_order_notional=D(5000))
 
-    refused("max_order_quantity_exceeded", buy, account, acme, qty="101")
+    too_many = refused("max_order_quantity_exceeded", buy, account, acme, qty="101")
+    assert "limited to 100 units" in too_many.reject_message
     refused("max_order_notional_exceeded", buy, account, acme, qty="51")
 
 
