@@ -110,6 +110,10 @@ C_HALT: Final = "halt"
 C_MASS_CANCEL: Final = "mass_cancel"
 C_REPLACE_TOO_SMALL: Final = "replace_too_small"
 
+# Timestamps pass through the engine untouched into events; typed as Any so that the compiled
+# core keeps the command's int object instead of unboxing it and boxing it again per event.
+Nanos = Any
+
 # A key below every real price key: "no limit" for market orders and absent bands.
 NO_LIMIT: Final = -(1 << 62)
 
@@ -309,7 +313,8 @@ class Level:
     )  # fmt: skip
 
     def __init__(self, price: int) -> None:
-        self.price = price
+        # Any, not int: the compiled core then keeps one int object per level for the events.
+        self.price: Any = price
         self.queue: list[Order] = []
         self.head = 0
         self.hidden_queue: list[Order] | None = None
@@ -344,8 +349,9 @@ class BookSide:
     def __init__(self, side: str) -> None:
         self.side = side
         self.sign = 1 if side == BUY else -1
-        self.levels: dict[int, Level] = {}
-        self.keys: list[int] = []
+        # Keys stay int objects (Any) so the compiled core looks levels up without boxing.
+        self.levels: dict[Any, Level] = {}
+        self.keys: list[Any] = []
 
 
 class Book:
@@ -362,9 +368,11 @@ class Book:
         "dyn_low",
         "held",
         "last_price",
+        "matching",
         "opened",
         "orders",
         "pro_rata",
+        "publishing",
         "reference_price",
         "sell_stops",
         "session",
@@ -394,7 +402,11 @@ class Book:
         self.reference_price = spec.reference_price
         self.last_price: int | None = None
         self.session = spec.session
-        self.opened = spec.session in MATCHING_STATES
+        # Flags derived from the session, read on every order (cheaper than set lookups).
+        self.matching = False
+        self.publishing = False
+        self.enter(spec.session)
+        self.opened = self.matching
         # Pending stops, sorted so the next one to trigger is first: (stop key, tiebreak, order).
         self.buy_stops: list[tuple[int, int, Order]] = []
         self.sell_stops: list[tuple[int, int, Order]] = []
@@ -405,6 +417,12 @@ class Book:
         self.top_ask_px: int | None = None
         self.top_ask_qty = 0
         self.recenter_band()
+
+    def enter(self, state: str) -> None:
+        """Set the session state and the flags derived from it."""
+        self.session = state
+        self.matching = state in (CONTINUOUS, PRE_CLOSE)
+        self.publishing = state in (OPENING_AUCTION, CLOSING_AUCTION)
 
     def stops_pending(self) -> bool:
         return bool(self.buy_stops or self.sell_stops)
@@ -428,7 +446,7 @@ class Book:
         """
         result: list[Order] = []
         for bs in (self.bids, self.asks):
-            for key in reversed(bs.keys):
+            for key in bs.keys[::-1]:
                 result.extend(bs.levels[key].live_orders())
         result.extend(entry[2] for entry in self.buy_stops)
         result.extend(entry[2] for entry in self.sell_stops)
@@ -518,7 +536,7 @@ class Engine:
     # --- new orders ----------------------------------------------------------------------
 
     def _reject(
-        self, out: list, ts: int, symbol: Any, oid: Any, account: Any, reason: str, request: str
+        self, out: list, ts: Nanos, symbol: Any, oid: Any, account: Any, reason: str, request: str
     ) -> None:
         self.seq += 1
         out.append((EV_REJECTED, self.seq, ts, symbol, oid, account, reason, request))
@@ -543,9 +561,10 @@ class Engine:
             stp_mode,
         ) = cmd
         seen = self.seen
-        if oid in seen:
+        known = len(seen)
+        seen[oid] = None  # one hash lookup for "seen before?" and "remember it"
+        if len(seen) == known:
             return  # a re-sent order (crash recovery): dropped on purpose, see docs/engine.md
-        seen[oid] = None
         book = self.books.get(symbol)
         if book is None:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_NEW)
@@ -570,13 +589,12 @@ class Engine:
         out.append((EV_ACCEPTED, self.seq, ts, symbol, oid, account, side, price, qty))
         if tif == GTD:
             heappush(self.gtd, (expire_ns, tb, symbol, o))
-        session = book.session
         if o.stop_price is not None:
             self._add_stop(book, o)
             book.orders[oid] = o
-            if session in MATCHING_STATES:
+            if book.matching:
                 self._run_stops(book, ts, out)
-        elif session in MATCHING_STATES:
+        elif book.matching:
             if tif == CLS:
                 book.held.append(o)
                 book.orders[oid] = o
@@ -586,14 +604,14 @@ class Engine:
                 self._run_stops(book, ts, out)
         else:
             self._rest(book, o, ts, out)
-            if session in PUBLISHING_CALLS:
+            if book.publishing:
                 self._indicative(book, ts, out, EV_INDICATIVE)
         self._top(book, ts, out)
 
     def _check_new(
         self,
         book: Book,
-        ts: int,
+        ts: Nanos,
         side: Any,
         order_type: Any,
         tif: Any,
@@ -611,16 +629,24 @@ class Engine:
             return R_INVALID_QUANTITY
         if side != BUY and side != SELL:
             return R_INVALID_ORDER
-        if tif not in TIME_IN_FORCE or order_type not in ORDER_TYPES:
+        # Plain comparisons, most common values first: cheaper than set lookups when compiled.
+        if order_type == LIMIT:
+            is_market = False
+        elif order_type in (MARKET, STOP):
+            is_market = True
+        elif order_type == STOP_LIMIT:
+            is_market = False
+        else:
             return R_INVALID_ORDER
-        if stp_mode is not None and stp_mode not in STP_MODES:
+        if tif not in (DAY, GTC, IOC) and tif not in TIME_IN_FORCE:
+            return R_INVALID_ORDER
+        if stp_mode is not None and stp_mode != CANCEL_NEWEST and stp_mode not in STP_MODES:
             return R_INVALID_ORDER
         if display:
             if type(display) is not int or display < 0:
                 return R_INVALID_QUANTITY
             if hidden:
                 return R_INVALID_ORDER
-        is_market = order_type in (MARKET, STOP)
         if not is_market:
             if type(price) is not int or price <= 0:
                 return R_INVALID_PRICE
@@ -632,7 +658,7 @@ class Engine:
                 return R_PRICE_OUTSIDE_BAND
         elif post_only or display or hidden:
             return R_INVALID_ORDER
-        if order_type in (STOP, STOP_LIMIT) and (type(stop_price) is not int or stop_price <= 0):
+        if (order_type in (STOP, STOP_LIMIT)) and (type(stop_price) is not int or stop_price <= 0):
             return R_INVALID_PRICE
         if post_only and (tif in (IOC, FOK)):
             return R_INVALID_ORDER
@@ -641,7 +667,7 @@ class Engine:
         session = book.session
         if session == CLOSED:
             return R_SESSION_CLOSED
-        if session in MATCHING_STATES:
+        if book.matching:
             if tif == OPG:
                 return R_TIF_NOT_ALLOWED
             if tif == CLS and is_market:
@@ -663,7 +689,7 @@ class Engine:
             return R_TIF_NOT_ALLOWED
         return None
 
-    def _execute(self, book: Book, o: Order, ts: int, out: list) -> None:
+    def _execute(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Match an incoming (or triggered, or repriced) order, then rest or cancel the rest."""
         is_buy = o.side == BUY
         opp = book.asks if is_buy else book.bids
@@ -701,7 +727,7 @@ class Engine:
         else:
             self._rest(book, o, ts, out)
 
-    def _cancel_taker(self, book: Book, o: Order, ts: int, out: list, reason: str) -> None:
+    def _cancel_taker(self, book: Book, o: Order, ts: Nanos, out: list, reason: str) -> None:
         leaves = o.leaves
         o.leaves = 0
         self.seq += 1
@@ -710,7 +736,14 @@ class Engine:
         )
 
     def _match(
-        self, book: Book, o: Order, opp: BookSide, limit_key: int, halt_key: int, ts: int, out: list
+        self,
+        book: Book,
+        o: Order,
+        opp: BookSide,
+        limit_key: int,
+        halt_key: int,
+        ts: Nanos,
+        out: list,
     ) -> None:
         """Price-time matching of taker ``o`` against ``opp`` (the hot loop)."""
         keys = opp.keys
@@ -843,7 +876,7 @@ class Engine:
             if book.dyn_bp is not None:
                 book.recenter_band()
 
-    def _self_trade(self, book: Book, taker: Order, maker: Order, lvl: Level, ts: int, out: list):
+    def _self_trade(self, book: Book, taker: Order, maker: Order, lvl: Level, ts: Nanos, out: list):
         """Apply the taker's self-trade prevention mode against its own resting order."""
         mode = taker.stp_mode
         symbol = book.symbol
@@ -898,7 +931,14 @@ class Engine:
         del book.orders[o.order_id]
 
     def _match_pro_rata(
-        self, book: Book, o: Order, opp: BookSide, limit_key: int, halt_key: int, ts: int, out: list
+        self,
+        book: Book,
+        o: Order,
+        opp: BookSide,
+        limit_key: int,
+        halt_key: int,
+        ts: Nanos,
+        out: list,
     ) -> None:
         """Pro-rata matching: each level's displayed orders share the fill in proportion to
         their displayed size (rounded down), the remainder goes in time priority; hidden orders
@@ -972,7 +1012,7 @@ class Engine:
         lvl: Level,
         px: int,
         fill: int,
-        ts: int,
+        ts: Nanos,
         out: list,
         refilled: list[Order] | None,
     ) -> None:
@@ -1024,7 +1064,7 @@ class Engine:
         stops_at_own = o.stp_mode != CANCEL_OLDEST
         total = 0
         levels = opp.levels
-        for key in reversed(opp.keys):
+        for key in opp.keys[::-1]:
             if key < limit_key or key < halt_key:
                 break
             for m in levels[key].live_orders():
@@ -1037,7 +1077,7 @@ class Engine:
                     return total
         return total
 
-    def _rest(self, book: Book, o: Order, ts: int, out: list) -> None:
+    def _rest(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Put an order at the back of its price level."""
         price = o.price
         assert price is not None
@@ -1080,11 +1120,11 @@ class Engine:
                 del keys[i]
                 del bs.levels[key]
 
-    def _book_delta(self, book: Book, bs: BookSide, lvl: Level, ts: int, out: list) -> None:
+    def _book_delta(self, book: Book, bs: BookSide, lvl: Level, ts: Nanos, out: list) -> None:
         self.seq += 1
         out.append((EV_BOOK, self.seq, ts, book.symbol, bs.side, lvl.price, lvl.qty, lvl.count))
 
-    def _top(self, book: Book, ts: int, out: list) -> None:
+    def _top(self, book: Book, ts: Nanos, out: list) -> None:
         """Emit top of book if the best displayed bid or ask (price or size) changed."""
         bid_px = ask_px = None
         bid_qty = ask_qty = 0
@@ -1106,11 +1146,12 @@ class Engine:
             if best is not None:
                 ask_px = best.price
                 ask_qty = best.qty
+        # Identity first: the best level's price object rarely changes between commands.
         if (
-            bid_px != book.top_bid_px
-            or bid_qty != book.top_bid_qty
-            or ask_px != book.top_ask_px
+            bid_qty != book.top_bid_qty
             or ask_qty != book.top_ask_qty
+            or (bid_px is not book.top_bid_px and bid_px != book.top_bid_px)
+            or (ask_px is not book.top_ask_px and ask_px != book.top_ask_px)
         ):
             book.top_bid_px = bid_px
             book.top_bid_qty = bid_qty
@@ -1137,10 +1178,10 @@ class Engine:
                 return True
         return False
 
-    def _run_stops(self, book: Book, ts: int, out: list) -> None:
+    def _run_stops(self, book: Book, ts: Nanos, out: list) -> None:
         """Trigger every stop the last trade price has reached, one at a time: each triggered
         order trades and moves the last price, which may trigger the next (a cascade)."""
-        while book.session in MATCHING_STATES:
+        while book.matching:
             last = book.last_price
             if last is None:
                 return
@@ -1163,7 +1204,7 @@ class Engine:
 
     # --- cancel / replace / mass cancel --------------------------------------------------
 
-    def _unlink(self, book: Book, o: Order, ts: int, out: list) -> None:
+    def _unlink(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Remove a live order from wherever it waits (level, stops, held) and publish depth."""
         lvl = o.level
         if lvl is not None:
@@ -1180,8 +1221,8 @@ class Engine:
         o.leaves = 0
         del book.orders[o.order_id]
 
-    def _after_book_change(self, book: Book, ts: int, out: list) -> None:
-        if book.session in PUBLISHING_CALLS:
+    def _after_book_change(self, book: Book, ts: Nanos, out: list) -> None:
+        if book.publishing:
             self._indicative(book, ts, out, EV_INDICATIVE)
         self._top(book, ts, out)
 
@@ -1234,7 +1275,7 @@ class Engine:
         if stop_price is not None and (type(stop_price) is not int or stop_price <= 0):
             self._reject(out, ts, symbol, oid, account, R_INVALID_PRICE, CMD_REPLACE)
             return
-        matching = book.session in MATCHING_STATES
+        matching = book.matching
         if (
             o.post_only
             and matching
@@ -1316,7 +1357,7 @@ class Engine:
         self._after_book_change(book, ts, out)
 
     def _emit_replaced(
-        self, book: Book, o: Order, oid: Any, new_id: Any, kept: bool, ts: int, out: list
+        self, book: Book, o: Order, oid: Any, new_id: Any, kept: bool, ts: Nanos, out: list
     ) -> None:
         self.seq += 1
         out.append((EV_REPLACED, self.seq, ts, book.symbol, oid, new_id, o.account, o.price,
@@ -1347,7 +1388,7 @@ class Engine:
 
     # --- expiry --------------------------------------------------------------------------
 
-    def _expire(self, book: Book, o: Order, reason: str, ts: int, out: list) -> None:
+    def _expire(self, book: Book, o: Order, reason: str, ts: Nanos, out: list) -> None:
         self.seq += 1
         out.append((EV_EXPIRED, self.seq, ts, book.symbol, o.order_id, o.account, reason,
                     o.leaves))  # fmt: skip
@@ -1370,8 +1411,8 @@ class Engine:
 
     # --- sessions, auctions, halts -------------------------------------------------------
 
-    def _set_session(self, book: Book, state: str, ts: int, out: list, reason: str) -> None:
-        book.session = state
+    def _set_session(self, book: Book, state: str, ts: Nanos, out: list, reason: str) -> None:
+        book.enter(state)
         self.seq += 1
         out.append((EV_SESSION, self.seq, ts, book.symbol, state, reason))
 
@@ -1391,7 +1432,7 @@ class Engine:
         for book in books:
             self._change_session(book, state, ts, out, "schedule")
 
-    def _change_session(self, book: Book, state: str, ts: int, out: list, reason: str) -> None:
+    def _change_session(self, book: Book, state: str, ts: Nanos, out: list, reason: str) -> None:
         old = book.session
         if state == old:
             return
@@ -1462,11 +1503,11 @@ class Engine:
         reference (last trade, else the instrument's reference), then the lower price."""
         bid_levels = [
             (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.bids.levels[k] for k in reversed(book.bids.keys))
+            for lvl in (book.bids.levels[k] for k in book.bids.keys[::-1])
         ]
         ask_levels = [
             (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.asks.levels[k] for k in reversed(book.asks.keys))
+            for lvl in (book.asks.levels[k] for k in book.asks.keys[::-1])
         ]
         if not bid_levels or not ask_levels or bid_levels[0][0] < ask_levels[0][0]:
             return None, 0, 0, None
@@ -1476,7 +1517,7 @@ class Engine:
         buy_at: dict[int, int] = {}
         cum = 0
         bi = 0
-        for p in reversed(prices):
+        for p in prices[::-1]:
             while bi < len(bid_levels) and bid_levels[bi][0] >= p:
                 cum += bid_levels[bi][1]
                 bi += 1
@@ -1504,25 +1545,25 @@ class Engine:
         side = BUY if imbalance > 0 else (SELL if imbalance < 0 else None)
         return best_p, exe, abs(imbalance), side
 
-    def _indicative(self, book: Book, ts: int, out: list, kind: str) -> None:
+    def _indicative(self, book: Book, ts: Nanos, out: list, kind: str) -> None:
         price, matched, imbalance, side = self._auction_price(book)
         self.seq += 1
         out.append((kind, self.seq, ts, book.symbol, price, matched, imbalance, side))
 
-    def _uncross(self, book: Book, ts: int, out: list) -> None:
+    def _uncross(self, book: Book, ts: Nanos, out: list) -> None:
         """Execute the call at one price: best-priced buys against best-priced sells, time
         priority within a price. Taker is the buy order, maker the sell; no aggressor."""
         price, matched, imbalance, side = self._auction_price(book)
         if price is not None and matched:
             buys = [
                 (o, book.bids.levels[k])
-                for k in reversed(book.bids.keys)
+                for k in book.bids.keys[::-1]
                 if book.bids.levels[k].price >= price
                 for o in book.bids.levels[k].live_orders()
             ]
             sells = [
                 (o, book.asks.levels[k])
-                for k in reversed(book.asks.keys)
+                for k in book.asks.keys[::-1]
                 if book.asks.levels[k].price <= price
                 for o in book.asks.levels[k].live_orders()
             ]
@@ -1606,7 +1647,7 @@ class Engine:
             spec = InstrumentSpec(**row["spec"])
             engine.register(spec)
             book = engine.books[spec.symbol]
-            book.session = row["session"]
+            book.enter(row["session"])
             book.opened = row["opened"]
             book.last_price = row["last_price"]
             book.recenter_band()
@@ -1677,7 +1718,7 @@ class Engine:
         if o.stop_price is not None:
             self._add_stop(book, o)
             book.orders[oid] = o
-        elif tif == CLS and book.session in MATCHING_STATES:
+        elif tif == CLS and book.matching:
             book.held.append(o)
             book.orders[oid] = o
         else:
@@ -1693,7 +1734,7 @@ class Engine:
         result: dict[str, list[tuple[int, int, int]]] = {}
         for name, bs in ((BUY, book.bids), (SELL, book.asks)):
             rows = []
-            for key in reversed(bs.keys):
+            for key in bs.keys[::-1]:
                 lvl = bs.levels[key]
                 if lvl.count:
                     rows.append((lvl.price, lvl.qty, lvl.count))
@@ -1735,7 +1776,7 @@ def _compact(lvl: Level) -> None:
 
 def _best_displayed(bs: BookSide) -> Level | None:
     levels = bs.levels
-    for key in reversed(bs.keys):
+    for key in bs.keys[::-1]:
         lvl = levels[key]
         if lvl.count:
             return lvl
@@ -1776,7 +1817,7 @@ def _rebuild_level(lvl: Level) -> None:
 
 def _side_rows(bs: BookSide) -> list[list[Any]]:
     rows = []
-    for key in reversed(bs.keys):
+    for key in bs.keys[::-1]:
         lvl = bs.levels[key]
         rows.append(
             [
