@@ -65,3 +65,15 @@ def otp_client(db) -> Callable[[AbstractBaseUser], Client]:
         return sign_in_verified(Client(), user)
 
     return make
+
+
+@pytest.fixture
+def acme(market):
+    """An equity listed on the test market, referenced at 100.00 (band 90-110, collar 5%)."""
+    from decimal import Decimal
+
+    from tests.instruments.factories import EquityFactory
+
+    instrument = EquityFactory(symbol="ACME", reference_price=Decimal("100.00"))
+    market.list(instrument)
+    return instrument

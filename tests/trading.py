@@ -78,3 +78,17 @@ def holding(account, instrument, quantity: Decimal, cost: Decimal) -> None:
         cost_basis=cost,
         reference=f"test-holding:{account.pk}:{instrument.pk}",
     )
+
+
+def limit_order(account, instrument, side: str, qty, price, **extra) -> dict:
+    """Keyword arguments of ``order_submit`` for a day limit order."""
+    return {
+        "account": account,
+        "instrument": instrument,
+        "side": side,
+        "order_type": "limit",
+        "time_in_force": "day",
+        "quantity": Decimal(qty),
+        "limit_price": Decimal(price),
+        **extra,
+    }

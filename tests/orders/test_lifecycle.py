@@ -12,31 +12,11 @@ from apps.orders.services import order_cancel, order_replace, order_submit
 from apps.positions.choices import LedgerAccountKind
 from apps.positions.models import CashBalance, Position, Posting
 from apps.positions.selectors import ledger_reconciliation
-from tests.instruments.factories import CryptoFactory, EquityFactory
-from tests.trading import funded_account, holding
+from tests.instruments.factories import CryptoFactory
+from tests.trading import funded_account, holding, limit_order
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def acme(market):
-    instrument = EquityFactory(symbol="ACME", reference_price=D("100.00"))
-    market.list(instrument)
-    return instrument
-
-
-def limit(account, instrument, side, qty, price, **extra):
-    return dict(
-        account=account,
-        instrument=instrument,
-        side=side,
-        order_type="limit",
-        time_in_force="day",
-        quantity=D(qty),
-        limit_price=D(price),
-        **extra,
-    )
 
 
 def test_two_accounts_cross_and_everything_moves_together(market, submit, acme):
@@ -44,9 +24,9 @@ def test_two_accounts_cross_and_everything_moves_together(market, submit, acme):
     seller = funded_account(cash=D(1_000))
     holding(seller, acme, D(300), D(90))
 
-    sell = submit(order_submit, **limit(seller, acme, "sell", 200, "100.00"))
+    sell = submit(order_submit, **limit_order(seller, acme, "sell", 200, "100.00"))
     market.step()
-    buy = submit(order_submit, **limit(buyer, acme, "buy", 150, "100.50"))
+    buy = submit(order_submit, **limit_order(buyer, acme, "buy", 150, "100.50"))
     batch = market.step()
 
     sell.refresh_from_db()
@@ -83,7 +63,8 @@ def test_crypto_settles_at_once_into_settled_cash(market, submit):
     holding(seller, bitcoin, D(2), D(50_000))
 
     submit(
-        order_submit, **limit(seller, bitcoin, "sell", "0.5", "60000.00") | {"time_in_force": "gtc"}
+        order_submit,
+        **limit_order(seller, bitcoin, "sell", "0.5", "60000.00") | {"time_in_force": "gtc"},
     )
     submit(
         order_submit,
@@ -107,7 +88,7 @@ def test_crypto_settles_at_once_into_settled_cash(market, submit):
 def test_a_buy_order_reserves_buying_power_until_it_is_canceled(market, submit, acme):
     buyer = funded_account(cash=D(10_000))
 
-    order = submit(order_submit, **limit(buyer, acme, "buy", 50, "99.00"))
+    order = submit(order_submit, **limit_order(buyer, acme, "buy", 50, "99.00"))
     market.step()
     assert CashBalance.objects.get(account=buyer).reserved == D(4950)
 
@@ -136,9 +117,9 @@ def test_replace_keeps_the_fills_and_moves_the_reservation(market, submit, acme)
     buyer = funded_account(cash=D(20_000))
     seller = funded_account(cash=D(0))
     holding(seller, acme, D(10), D(95))
-    order = submit(order_submit, **limit(buyer, acme, "buy", 100, "99.00"))
+    order = submit(order_submit, **limit_order(buyer, acme, "buy", 100, "99.00"))
     market.step()
-    submit(order_submit, **limit(seller, acme, "sell", 10, "99.00"))
+    submit(order_submit, **limit_order(seller, acme, "sell", 10, "99.00"))
     market.step()
 
     new = submit(order_replace, order=order, quantity=D(60), limit_price=D("98.00"))
@@ -160,7 +141,7 @@ def test_an_order_rejected_by_the_engine_gives_its_reservation_back(market, subm
     buyer = funded_account(cash=D(10_000))
     market.send(SetSession(ts_ns=market.now(), symbol="ACME", state="closed"))
 
-    order = submit(order_submit, **limit(buyer, acme, "buy", 10, "99.00"))
+    order = submit(order_submit, **limit_order(buyer, acme, "buy", 10, "99.00"))
     market.step()
 
     order.refresh_from_db()
@@ -172,8 +153,8 @@ def test_reapplying_the_same_events_changes_nothing(market, submit, acme):
     buyer = funded_account(cash=D(50_000))
     seller = funded_account(cash=D(0))
     holding(seller, acme, D(100), D(100))
-    submit(order_submit, **limit(seller, acme, "sell", 100, "100.00"))
-    submit(order_submit, **limit(buyer, acme, "buy", 100, "100.00"))
+    submit(order_submit, **limit_order(seller, acme, "sell", 100, "100.00"))
+    submit(order_submit, **limit_order(buyer, acme, "buy", 100, "100.00"))
     market.step()
     snapshot = (
         Execution.objects.count(),
@@ -194,12 +175,12 @@ def test_reapplying_the_same_events_changes_nothing(market, submit, acme):
 def test_the_ledger_nets_to_zero_for_every_asset_after_trading(market, submit, acme):
     accounts = [funded_account(cash=D(100_000)) for _ in range(3)]
     holding(accounts[0], acme, D(500), D(95))
-    submit(order_submit, **limit(accounts[0], acme, "sell", 300, "100.00"))
-    submit(order_submit, **limit(accounts[1], acme, "buy", 120, "100.00"))
-    submit(order_submit, **limit(accounts[2], acme, "buy", 100, "100.05"))
+    submit(order_submit, **limit_order(accounts[0], acme, "sell", 300, "100.00"))
+    submit(order_submit, **limit_order(accounts[1], acme, "buy", 120, "100.00"))
+    submit(order_submit, **limit_order(accounts[2], acme, "buy", 100, "100.05"))
     market.step()
-    submit(order_submit, **limit(accounts[1], acme, "sell", 20, "99.90"))
-    submit(order_submit, **limit(accounts[2], acme, "buy", 10, "100.10"))
+    submit(order_submit, **limit_order(accounts[1], acme, "sell", 20, "99.90"))
+    submit(order_submit, **limit_order(accounts[2], acme, "buy", 10, "100.10"))
     market.step()
 
     assert ledger_reconciliation() == []

@@ -9,35 +9,15 @@ from apps.positions.models import CashBalance
 from apps.risk.models import KillSwitch
 from apps.risk.services import kill_switch_engage, kill_switch_release
 from tests.clients.factories import UserFactory
-from tests.instruments.factories import EquityFactory
-from tests.trading import funded_account
+from tests.trading import funded_account, limit_order
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-@pytest.fixture
-def acme(market):
-    instrument = EquityFactory(symbol="ACME", reference_price=D("100.00"))
-    market.list(instrument)
-    return instrument
-
-
-def order(account, instrument, price, qty="10"):
-    return {
-        "account": account,
-        "instrument": instrument,
-        "side": "buy",
-        "order_type": "limit",
-        "time_in_force": "day",
-        "quantity": D(qty),
-        "limit_price": D(price),
-    }
-
-
 def test_an_approved_held_order_goes_to_the_market(market, submit, acme):
     risk_manager = UserFactory(username="rita")
-    held = submit(order_submit, **order(funded_account(), acme, "107.00"))
+    held = submit(order_submit, **limit_order(funded_account(), acme, "buy", 10, "107.00"))
     assert held.status == OrderStatus.HELD
 
     submit(order_approve_held, order=held, actor=risk_manager)
@@ -54,7 +34,7 @@ def test_an_approved_held_order_goes_to_the_market(market, submit, acme):
 def test_a_refused_held_order_is_rejected_and_releases_its_reservation(market, submit, acme):
     risk_manager = UserFactory(username="rita")
     account = funded_account()
-    held = submit(order_submit, **order(account, acme, "107.00"))
+    held = submit(order_submit, **limit_order(account, acme, "buy", 10, "107.00"))
     assert CashBalance.objects.get(account=account).reserved == D(1070)
 
     submit(order_refuse_held, order=held, actor=risk_manager, reason="fat finger")
@@ -70,9 +50,9 @@ def test_a_refused_held_order_is_rejected_and_releases_its_reservation(market, s
 def test_an_account_kill_switch_cancels_open_orders_and_blocks_new_ones(market, submit, acme):
     account = funded_account()
     other = funded_account()
-    resting = submit(order_submit, **order(account, acme, "99.00"))
-    held = submit(order_submit, **order(account, acme, "107.00"))
-    others = submit(order_submit, **order(other, acme, "99.00"))
+    resting = submit(order_submit, **limit_order(account, acme, "buy", 10, "99.00"))
+    held = submit(order_submit, **limit_order(account, acme, "buy", 10, "107.00"))
+    others = submit(order_submit, **limit_order(other, acme, "buy", 10, "99.00"))
     market.step()
 
     switch = submit(
@@ -86,9 +66,12 @@ def test_an_account_kill_switch_cancels_open_orders_and_blocks_new_ones(market, 
     assert held.status == OrderStatus.CANCELED
     assert others.status == OrderStatus.NEW
     with pytest.raises(OrderRejected) as refused:
-        submit(order_submit, **order(account, acme, "99.00"))
+        submit(order_submit, **limit_order(account, acme, "buy", 10, "99.00"))
     assert refused.value.code == "kill_switch_active"
 
     kill_switch_release(switch=switch, actor=None)
-    assert submit(order_submit, **order(account, acme, "99.00")).status == OrderStatus.PENDING_NEW
+    assert (
+        submit(order_submit, **limit_order(account, acme, "buy", 10, "99.00")).status
+        == OrderStatus.PENDING_NEW
+    )
     assert not KillSwitch.objects.filter(active=True).exists()
