@@ -50,6 +50,7 @@ class ProcessManager:
             "PYTHONUNBUFFERED": "1",
             "DATABASE_URL": test_database_url(),
             "ENGINE_STREAM_PREFIX": settings.ENGINE_STREAM_PREFIX,
+            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
             "DEMO_LIQUIDITY": "0",
             **env,
         }
@@ -136,3 +137,30 @@ def start_web(manager: ProcessManager, *, workers: int = 2) -> str:
 
     wait_until(answers, timeout=60, what="gunicorn to answer")
     return url
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_daphne(manager: ProcessManager) -> int:
+    """daphne serving the ASGI app (WebSockets), as in production; returns its port once it
+    listens."""
+    port = free_port()
+    manager.start_program(
+        "daphne",
+        [
+            str(PYTHON),
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "brokerage.asgi:application",
+        ],
+    )
+    wait_until(lambda: port_open(port), timeout=60, what="daphne to listen")
+    return port

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,11 +14,11 @@ from alpaca.trading.stream import TradingStream
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 
 from apps.api.streaming import order_group
 from brokerage.asgi import application
 from tests.orders.factories import OrderFactory
+from tests.processes import ProcessManager, start_daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,38 +94,14 @@ def test_stream_refuses_a_wrong_secret(demo):
     assert reply["data"]["status"] == "unauthorized"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.processes
-def test_sdk_trading_stream_against_daphne(demo):
+def test_sdk_trading_stream_against_daphne(demo, tmp_path):
     """The SDK's own TradingStream, connected to a real daphne serving our ASGI app."""
     account = demo.accounts["DEMO0001"]
     order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
-    port = _free_port()
-    db = django_settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DJANGO_SETTINGS_MODULE": "brokerage.settings",
-    }
-    root = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "brokerage.asgi:application"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    manager = ProcessManager(tmp_path)
+    port = start_daphne(manager)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         key_id, secret = demo.keys["DEMO0001"]
         stream = TradingStream(key_id, secret, url_override=f"ws://127.0.0.1:{port}/stream")
         received: list[TradeUpdate] = []
@@ -155,8 +126,7 @@ def test_sdk_trading_stream_against_daphne(demo):
         assert received[0].event == "new"
         assert received[0].order.id == order.pk
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        manager.stop_all()
 
 
 def test_sse_trade_events_stream_the_partners_order_updates(demo, live_server):
