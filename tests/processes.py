@@ -29,7 +29,7 @@ def test_database_url() -> str:
 
 
 def wait_until(
-    condition: Callable[[], object], *, timeout: float, what: str, every: float = 0.05
+    condition: Callable[[], object], timeout: float, what: str, every: float = 0.05
 ) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from apps.orders.choices import OrderStatus, Side
 from apps.orders.models import ShardProgress
 from tests.instruments.factories import EquityFactory
 from tests.orders.factories import OrderFactory
+from tests.processes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SYMBOLS = ["AAA", "BBB"]
@@ -46,16 +47,6 @@ pytestmark = [pytest.mark.processes, pytest.mark.xdist_group("processes")]
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Processes:
