@@ -150,3 +150,41 @@ def delete_prefix_keys(keys_prefix: str, *, client: redis.Redis | None = None) -
     for name in names:
         deleted += r.delete(name)
     return deleted
+
+
+def trim_output_stream(shard: int, *, client: redis.Redis | None = None) -> int:
+    """Drop output entries every consumer group has read and acknowledged (the applier, market
+    data): the oldest entry still pending anywhere, or the oldest not yet delivered to the
+    slowest group, is kept with everything after it. Returns the number of entries removed.
+
+    Without consumer groups nothing is trimmed: the stream is then the only record of events a
+    consumer has not seen yet. The newest entry is always kept.
+    """
+    r = client or redis_client()
+    stream = output_stream(shard)
+    try:
+        groups = r.xinfo_groups(stream)
+    except redis.ResponseError:
+        return 0
+    if not groups:
+        return 0
+    keep_from: list[tuple[int, int]] = []
+    for group in groups:
+        if group["pending"]:
+            oldest = r.xpending(stream, group["name"])["min"]
+            keep_from.append(_stream_id(oldest))
+        else:
+            ms, seq = _stream_id(group["last-delivered-id"])
+            keep_from.append((ms, seq + 1))
+    # The newest entry always stays: a matcher restarting without a snapshot reads its sequence.
+    newest = r.xrevrange(stream, count=1)
+    if newest:
+        keep_from.append(_stream_id(newest[0][0]))
+    ms, seq = min(keep_from)
+    return int(r.xtrim(stream, minid=f"{ms}-{seq}", approximate=False))
+
+
+def _stream_id(value: bytes | str) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -486,6 +487,8 @@ _HANDLERS = {
 # --- the process -------------------------------------------------------------------------------
 
 APPLIER_GROUP = "applier"
+# The output stream is trimmed this often to what every consumer group has acknowledged.
+TRIM_EVERY_S = 10.0
 
 
 def publish_batch(batch: AppliedBatch) -> None:
@@ -516,7 +519,12 @@ def run_applier(
     acknowledged before a crash, then new entries; apply, acknowledge, publish."""
     import redis
 
-    from apps.matching.transport import decode_output_entry, output_stream, redis_client
+    from apps.matching.transport import (
+        decode_output_entry,
+        output_stream,
+        redis_client,
+        trim_output_stream,
+    )
 
     client = redis_client()
     stream = output_stream(shard)
@@ -526,7 +534,11 @@ def run_applier(
         if "BUSYGROUP" not in str(exc):
             raise
     backlog = True
+    trimmed_at = time.monotonic()
     while stop is None or not stop.is_set():
+        if time.monotonic() - trimmed_at > TRIM_EVERY_S:
+            trim_output_stream(shard, client=client)
+            trimmed_at = time.monotonic()
         reply = client.xreadgroup(
             APPLIER_GROUP,
             consumer,

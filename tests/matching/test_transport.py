@@ -1,0 +1,47 @@
+"""The output stream is trimmed to what every consumer group has acknowledged, never further."""
+
+from apps.matching.transport import output_stream, redis_client, trim_output_stream
+
+
+def _entries(stream: str) -> list[bytes]:
+    return [entry_id for entry_id, _ in redis_client().xrange(stream)]
+
+
+def test_trim_keeps_what_the_slowest_group_has_not_acknowledged(stream_prefix):
+    r = redis_client()
+    stream = output_stream(0)
+    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(6)]
+    r.xgroup_create(stream, "applier", id="0")
+    r.xgroup_create(stream, "marketdata", id="0")
+    # The applier read and acknowledged four entries; market data read three, acked two.
+    read = r.xreadgroup("applier", "a", {stream: ">"}, count=4)[0][1]
+    r.xack(stream, "applier", *[entry_id for entry_id, _ in read])
+    read = r.xreadgroup("marketdata", "m", {stream: ">"}, count=3)[0][1]
+    r.xack(stream, "marketdata", *[entry_id for entry_id, _ in read[:2]])
+
+    removed = trim_output_stream(0)
+
+    assert removed == 2
+    assert _entries(stream) == ids[2:]  # the third entry is still pending for market data
+
+
+def test_without_consumer_groups_nothing_is_trimmed(stream_prefix):
+    r = redis_client()
+    stream = output_stream(0)
+    for _ in range(3):
+        r.xadd(stream, {b"e": b"x"})
+
+    assert trim_output_stream(0) == 0
+    assert len(_entries(stream)) == 3
+
+
+def test_the_newest_entry_survives_even_when_everyone_has_read_it(stream_prefix):
+    r = redis_client()
+    stream = output_stream(0)
+    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(3)]
+    r.xgroup_create(stream, "applier", id="0")
+    read = r.xreadgroup("applier", "a", {stream: ">"})[0][1]
+    r.xack(stream, "applier", *[entry_id for entry_id, _ in read])
+
+    assert trim_output_stream(0) == 2
+    assert _entries(stream) == ids[-1:]
