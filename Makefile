@@ -49,6 +49,10 @@ format: install ## Format and autofix with ruff
 
 test: services lint ## Install, start services, lint, check migrations, run the whole suite
 	$(PY) manage.py makemigrations --check --dry-run
+	@# Production settings pass Django's security checks (a throwaway key, generated here).
+	BROKERAGE_ENV=production DJANGO_ALLOWED_HOSTS=brokerage.example.com \
+	  DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  $(PY) manage.py check --deploy --tag security --fail-level WARNING
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: services ## Run the benchmarks; prints a table, writes bench/results/*.json
