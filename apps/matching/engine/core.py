@@ -503,6 +503,9 @@ class Engine:
         """Apply one command and return the events it caused, in sequence order."""
         out: list[tuple] = []
         kind = cmd[0]
+        if not isinstance(kind, str):
+            kind = ""  # falls through to unknown_command
+        # kind is a str from here on: the compiled core compares it natively.
         if kind == CMD_NEW:
             self._new(cmd, out)
         elif kind == CMD_CANCEL:
@@ -569,6 +572,15 @@ class Engine:
         if book is None:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_NEW)
             return
+        if not (
+            isinstance(side, str)
+            and isinstance(order_type, str)
+            and isinstance(tif, str)
+            and (stp_mode is None or isinstance(stp_mode, str))
+        ):
+            self._reject(out, ts, symbol, oid, account, R_INVALID_ORDER, CMD_NEW)
+            return
+        # From here the enums are typed str: native string comparisons once compiled.
         reason = self._check_new(
             book, ts, side, order_type, tif, qty, price, stop_price, display, hidden, post_only,
             expire_ns, stp_mode,
@@ -612,9 +624,9 @@ class Engine:
         self,
         book: Book,
         ts: Nanos,
-        side: Any,
-        order_type: Any,
-        tif: Any,
+        side: str,
+        order_type: str,
+        tif: str,
         qty: Any,
         price: Any,
         stop_price: Any,
@@ -622,7 +634,7 @@ class Engine:
         hidden: Any,
         post_only: Any,
         expire_ns: Any,
-        stp_mode: Any,
+        stp_mode: str | None,
     ) -> str | None:
         """Why this order must be rejected, or None. Pure: no state changes."""
         if type(qty) is not int or qty <= 0:
@@ -740,8 +752,8 @@ class Engine:
         book: Book,
         o: Order,
         opp: BookSide,
-        limit_key: int,
-        halt_key: int,
+        limit_key: Any,
+        halt_key: Any,
         ts: Nanos,
         out: list,
     ) -> None:
@@ -935,8 +947,8 @@ class Engine:
         book: Book,
         o: Order,
         opp: BookSide,
-        limit_key: int,
-        halt_key: int,
+        limit_key: Any,
+        halt_key: Any,
         ts: Nanos,
         out: list,
     ) -> None:
@@ -1055,7 +1067,7 @@ class Engine:
             del book.orders[m.order_id]
             m.level = None
 
-    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: int, halt_key: int):
+    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: Any, halt_key: Any):
         """Quantity a fill-or-kill order could take right now without leaving its limit or
         the dynamic band; self-trade stops the count unless the mode cancels the resting side."""
         need = o.leaves
