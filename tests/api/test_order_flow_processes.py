@@ -32,7 +32,11 @@ from tests.processes import ProcessManager, start_matching_stack, start_web, wai
 
 # Tests read through their own (rolled back) transaction; everything they act on is committed by
 # the module fixture, the server and the processes, and flushed when the module ends.
-pytestmark = [pytest.mark.django_db, pytest.mark.processes, pytest.mark.xdist_group("order-flow-processes")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.processes,
+    pytest.mark.xdist_group("order-flow-processes"),
+]
 D = Decimal
 TRADER, MAKER, GRACE = "DEMO0001", "DEMO0005", "DEMO0003"
 
