@@ -385,7 +385,7 @@ class Book:
         "top_bid_qty",
     )
 
-    def __init__(self, spec: InstrumentSpec) -> None:
+    def __init__(self, spec: Any) -> None:
         self.symbol = spec.symbol
         self.spec = spec
         self.bids = BookSide(BUY)
@@ -478,8 +478,12 @@ class Engine:
 
     # --- set-up --------------------------------------------------------------------------
 
-    def register(self, spec: InstrumentSpec) -> None:
-        """Add an instrument (no event). Registering a known symbol replaces its spec."""
+    def register(self, spec: Any) -> None:
+        """Add an instrument (no event). Registering a known symbol replaces its spec.
+
+        ``spec`` is an :class:`InstrumentSpec` (typed Any so that the compiled engine also takes
+        the interpreted module's class: only its attributes are read).
+        """
         book = self.books.get(spec.symbol)
         if book is None:
             self.books[spec.symbol] = Book(spec)

@@ -174,3 +174,12 @@ def test_engines_share_no_state():
     assert b.process(
         NewOrder(ts_ns=1, symbol=SYMBOL, order_id=1, side="buy", qty=1, price=1)
     )[0][6] == "unknown_symbol"  # fmt: skip
+
+
+def test_either_cores_instrument_spec_registers_in_either_engine():
+    from apps.matching.engine import pure_core
+
+    engine = core().Engine()
+    engine.register(pure_core.InstrumentSpec("X"))
+    events = engine.process(NewOrder(ts_ns=1, symbol="X", order_id=1, side="buy", qty=1, price=1))
+    assert events[0][0] == "accepted"
