@@ -22,7 +22,12 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt package-lock.json
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update && apt-get install -y chromium)
 	touch $@
 
-install: $(VENV)/.installed ## Create the virtualenv and install pinned dependencies
+# The matching engine core compiled with mypyc; the interpreted core is the fallback, and the
+# package only loads a build made from the current core.py.
+$(VENV)/.engine-native: $(VENV)/.installed apps/matching/engine/core.py scripts/build_engine.sh
+	scripts/build_engine.sh && touch $@ || echo "mypyc build failed: the interpreted engine core will be used"
+
+install: $(VENV)/.installed $(VENV)/.engine-native ## Create the virtualenv, install pinned dependencies, build the engine
 
 services: install ## Make sure PostgreSQL and Redis answer (start them if needed)
 	@scripts/services.sh

@@ -3,7 +3,7 @@
     .venv/bin/python bench/engine_core.py [--events N] [--seed S]
 
 Generates the shared workload (10 symbols), feeds it to the reference book and to our core (the
-interpreted module and, when built with bench/build_engine.sh, the mypyc-compiled one), checks
+interpreted module and, when built with scripts/build_engine.sh, the mypyc-compiled one), checks
 that the core reproduces the reference checksums, prints a table and writes
 bench/results/engine_core.json. Throughput is a plain loop over all events; latency is a second
 pass timing every event with perf_counter_ns, done the same way for every row. Throughput is the
@@ -75,7 +75,7 @@ def load_core_modules() -> list[tuple[str, ModuleType]]:
     if native_core is not None:
         modules.append(("core (mypyc)", native_core))
     else:
-        print("no fresh mypyc build of the core (bench/build_engine.sh): interpreted row only")
+        print("no fresh mypyc build of the core (scripts/build_engine.sh): interpreted row only")
     return modules
 
 

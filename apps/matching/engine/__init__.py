@@ -1,7 +1,7 @@
 """The pure-Python matching engine core (no Django, no I/O, no clock). See docs/engine.md.
 
 ``Engine`` and ``InstrumentSpec`` come from the mypyc-compiled copy of ``core.py`` when one was
-built (bench/build_engine.sh) from exactly the current source, else from ``core.py`` itself.
+built (scripts/build_engine.sh) from exactly the current source, else from ``core.py`` itself.
 Set BROKERAGE_ENGINE_PURE=1 to force the interpreted core.
 """
 

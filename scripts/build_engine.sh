@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compile the matching engine core with mypyc (optional: the pure-Python core is the fallback).
 #
-#   bench/build_engine.sh            # builds apps/matching/engine/_core_native.*.so
-#   bench/build_engine.sh --clean    # removes it
+#   scripts/build_engine.sh            # builds apps/matching/engine/_core_native.*.so
+#   scripts/build_engine.sh --clean    # removes it
 #
 # The compiled module is a copy of core.py stamped with core.py's SHA-256; the package imports
 # it only while the stamp matches the source, so an edited core.py never runs stale native code.
@@ -12,6 +12,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENGINE="$REPO/apps/matching/engine"
 PY="${PY:-$REPO/.venv/bin/python}"
+[[ "$PY" = /* ]] || PY="$REPO/$PY"  # the build runs in a scratch folder
 
 rm -f "$ENGINE"/_core_native*.so "$ENGINE"/_core_native*.pyd
 if [[ "${1:-}" == "--clean" ]]; then
