@@ -62,7 +62,7 @@ test: services lint ## Install, start services, lint, check migrations, run the 
 
 bench: services ## Run the benchmarks; prints a table, writes bench/results/*.json
 	@mkdir -p bench/results
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 demo-reset: services ## Drop and recreate the development database with fresh demo data
 	$(PY) scripts/createdb.py --drop

@@ -23,7 +23,6 @@ import gc
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -40,25 +39,11 @@ EXPECTED_1M_SEED42 = {"filled": 8812231, "cancels": 111860, "resting": 112672}
 
 sys.path.insert(0, str(SHARED_BENCH))
 sys.path.insert(0, str(REPO))
-
 from reference_book import ReferenceAdapter  # noqa: E402
 from reference_book import run as run_reference  # noqa: E402
 from workload import CANCEL, CROSS, LIMIT, generate  # noqa: E402
 
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
+from bench._common import machine, percentiles  # noqa: E402
 
 
 def load_core_modules() -> list[tuple[str, ModuleType]]:
@@ -159,16 +144,6 @@ def run_reference_latency(events: list[tuple]) -> list[int]:
             book.market(sym, oid, side, qty)
         samples[i] = clock() - t0
     return samples
-
-
-def percentiles(samples: list[int]) -> tuple[float, float, float]:
-    s = sorted(samples)
-    n = len(s)
-
-    def at(q: float) -> float:
-        return s[min(n - 1, int(q * n))] / 1000.0
-
-    return at(0.50), at(0.99), at(0.999)
 
 
 def main() -> int:

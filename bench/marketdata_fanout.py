@@ -29,7 +29,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -44,6 +43,8 @@ PREFIX = f"bench-md-{uuid.uuid4().hex[:8]}"
 LAYER_PREFIX = f"bench-asgi-{uuid.uuid4().hex[:8]}"
 DATABASE = f"bench_md_{uuid.uuid4().hex[:8]}"
 sys.path.insert(0, str(REPO))
+from bench._common import machine, percentiles  # noqa: E402
+
 # A database of its own (created, migrated and dropped here): the bench neither depends on the
 # state of the development database nor leaves anything in it.
 _BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
@@ -70,29 +71,6 @@ from apps.matching.transport import delete_prefix_keys, output_stream, redis_cli
 
 SYMBOLS = [f"BENCHMD{i}" for i in range(4)]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
-
-
-def percentiles(samples_ns: list[int]) -> tuple[float | None, float | None, float | None]:
-    if not samples_ns:
-        return None, None, None
-    s = sorted(samples_ns)
-    n = len(s)
-    return tuple(round(s[min(n - 1, int(q * n))] / 1000.0, 1) for q in (0.50, 0.99, 0.999))  # type: ignore[return-value]
 
 
 def free_port() -> int:

@@ -24,7 +24,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -42,6 +41,8 @@ PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 
 sys.path.insert(0, str(SHARED_BENCH))
 sys.path.insert(0, str(REPO))
+from bench._common import machine, percentiles  # noqa: E402
+
 os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
 
@@ -67,29 +68,6 @@ from apps.matching.transport import (  # noqa: E402
 )
 
 SHARD = 0
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
-
-
-def percentiles(samples_ns: list[int]) -> tuple[float | None, float | None, float | None]:
-    if not samples_ns:
-        return None, None, None
-    s = sorted(samples_ns)
-    n = len(s)
-    return tuple(s[min(n - 1, int(q * n))] / 1000.0 for q in (0.50, 0.99, 0.999))  # type: ignore[return-value]
 
 
 def client() -> redis.Redis:
