@@ -12,6 +12,7 @@ accounts of Blue Harbor (DEMO0004). Rates are modest on purpose (each symbol is 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import random
 import threading
@@ -22,9 +23,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from apps.clients.models import Account
 from apps.common.errors import DomainError
 from apps.instruments.models import Instrument
+from apps.matching.scheduler import venue_phases
 from apps.orders.choices import OrderSource, OrderStatus, OrderType, Side, TimeInForce
 from apps.orders.models import Order
 from apps.orders.services import order_cancel, order_replace, order_submit
+from apps.positions.models import Position
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,16 @@ class DemoLiquidity:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.next_noise = 0.0
+        self.phases: dict[int, str] = {}
+        self.phases_at = float("-inf")
+
+    def _open_instruments(self, now: float) -> list[Instrument]:
+        """Instruments whose venue is in continuous trading now: a market maker does not quote
+        into a closed market (the calendar is re-read every few seconds)."""
+        if now - self.phases_at > 5:
+            self.phases = venue_phases(dt.datetime.now(dt.UTC))
+            self.phases_at = now
+        return [i for i in self.instruments if self.phases.get(i.venue_id) == "continuous"]
 
     def _size(self, instrument: Instrument) -> Decimal:
         if instrument.asset_class == "crypto":
@@ -121,15 +134,23 @@ class DemoLiquidity:
                 setattr(pair, attr, None)
                 logger.info("demo maker %s %s: %s", instrument.symbol, side, exc)
 
-    def _noise(self) -> None:
-        instrument = self.rng.choice(self.instruments)
+    def _noise(self, open_instruments: list[Instrument]) -> None:
+        if not open_instruments or not self.takers:
+            return
+        instrument = self.rng.choice(open_instruments)
         prices = self._prices(instrument)
-        if prices is None or not self.takers:
+        if prices is None:
             return
         account = self.rng.choice(self.takers)
-        side = self.rng.choice([Side.BUY, Side.SELL])
         bid, ask = prices
         size = instrument.lot_size * (1 if instrument.asset_class == "crypto" else 10)
+        held = (
+            Position.objects.filter(account=account, instrument=instrument)
+            .values_list("quantity", flat=True)
+            .first()
+        ) or Decimal(0)
+        # A noise trader sells only what it holds: it is a client, not a short seller.
+        side = self.rng.choice([Side.BUY, Side.SELL]) if held >= size * 5 else Side.BUY
         try:
             order_submit(
                 account=account,
@@ -148,7 +169,8 @@ class DemoLiquidity:
     def step(self, now: float | None = None) -> None:
         """Requote the symbols that are due, maybe send one noise order."""
         now = time.monotonic() if now is None else now
-        for instrument in self.instruments:
+        open_instruments = self._open_instruments(now)
+        for instrument in open_instruments:
             pair = self.state.setdefault(instrument.symbol, QuotePair())
             if now < pair.next_at or now < pair.backoff_until:
                 continue
@@ -156,7 +178,7 @@ class DemoLiquidity:
             self._requote(instrument, pair)
             pair.next_at = now + self.rng.uniform(*self.requote_seconds)
         if now >= self.next_noise:
-            self._noise()
+            self._noise(open_instruments)
             self.next_noise = now + self.rng.uniform(0.5, 1.5) * self.noise_every
 
     def withdraw(self) -> None:
