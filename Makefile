@@ -58,7 +58,7 @@ test: services lint ## Install, start services, lint, check migrations, run the 
 	BROKERAGE_ENV=production DJANGO_ALLOWED_HOSTS=brokerage.example.com \
 	  DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  $(PY) manage.py check --deploy --tag security --fail-level WARNING
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
+	$(PY) -m pytest -n 2 --dist loadscope --durations=15
 
 bench: services ## Run the benchmarks; prints a table, writes bench/results/*.json
 	@mkdir -p bench/results
