@@ -209,6 +209,14 @@ class RiskLimit(models.Model):
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
     )
     max_orders_per_second = models.PositiveIntegerField(null=True, blank=True)
+    max_concentration_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="An order putting more than this share of equity in one instrument is held",
+    )
 
     history = HistoricalRecords()
 

@@ -337,7 +337,9 @@ def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, E
         keep = order.reserved_amount * leaves_after / leaves_before if leaves_before else Decimal(0)
         release_reservation(order, order.reserved_amount - keep)
         event = "partial_fill"
-    position_qty = _move_position(order, price, qty)
+    position_qty, realized = _move_position(order, price, qty)
+    if created and realized:
+        Execution.objects.filter(pk=execution.pk).update(realized_pnl=realized)
     ctx.audit(order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status)
     _update(
         ctx,
@@ -354,9 +356,9 @@ def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, E
     return order, execution, fees
 
 
-def _move_position(order: Order, price: Decimal, qty: Decimal) -> Decimal:
+def _move_position(order: Order, price: Decimal, qty: Decimal) -> tuple[Decimal, Decimal]:
     """Average cost and realized P&L of the position after this fill (its quantity moves with the
-    ledger posting). Returns the quantity the position will have."""
+    ledger posting). Returns the quantity the position will have and the P&L the fill realized."""
     position, _ = Position.objects.select_for_update().get_or_create(
         account_id=order.account_id, instrument=order.instrument
     )
@@ -364,18 +366,20 @@ def _move_position(order: Order, price: Decimal, qty: Decimal) -> Decimal:
     signed = qty if order.side == Side.BUY else -qty
     after = held + signed
     multiplier = order.instrument.multiplier
+    realized = Decimal(0)
     if held == 0 or (held > 0) == (signed > 0):
         position.average_cost = (abs(held) * position.average_cost + qty * price) / abs(after)
     else:
         closed = min(qty, abs(held))
         direction = 1 if held > 0 else -1
-        position.realized_pnl += closed * (price - position.average_cost) * direction * multiplier
+        realized = closed * (price - position.average_cost) * direction * multiplier
+        position.realized_pnl += realized
         if after == 0:
             position.average_cost = Decimal(0)
         elif (after > 0) != (held > 0):
             position.average_cost = price  # the fill flipped the position: the rest is new
     position.save(update_fields=["average_cost", "realized_pnl", "updated_at"])
-    return after
+    return after, realized
 
 
 def _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at) -> None:

@@ -175,6 +175,9 @@ class Execution(models.Model):
     liquidity = models.CharField(max_length=10, choices=Liquidity.choices)
     commission = _money(default=Decimal(0))
     regulatory_fees = _money(default=Decimal(0), help_text="SEC fee and FINRA TAF")
+    realized_pnl = _money(
+        default=Decimal(0), help_text="P&L this fill realized by closing a position"
+    )
     executed_at = models.DateTimeField(db_index=True)
     settle_date = models.DateField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

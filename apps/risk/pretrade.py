@@ -22,7 +22,7 @@ from apps.common.decimals import plain
 from apps.common.errors import DomainError
 from apps.instruments.models import Instrument
 from apps.orders.choices import OPEN_STATUSES, OrderType, Side
-from apps.orders.models import Order
+from apps.orders.models import Execution, Order
 from apps.positions.models import CashBalance, Position
 from apps.risk.models import KillSwitch, Locate
 
@@ -161,6 +161,15 @@ def open_quantity(account: Account, instrument: Instrument, side: str) -> Decima
     return total or Decimal(0)
 
 
+def realized_today(account: Account) -> Decimal:
+    """P&L realized since midnight UTC, net of commissions and fees."""
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    totals = Execution.objects.filter(account=account, executed_at__gte=midnight).aggregate(
+        pnl=Sum("realized_pnl"), fees=Sum(F("commission") + F("regulatory_fees"))
+    )
+    return (totals["pnl"] or Decimal(0)) - (totals["fees"] or Decimal(0))
+
+
 def pretrade_check(
     *,
     account: Account,
@@ -205,6 +214,16 @@ def pretrade_check(
     position = Position.objects.filter(account=account, instrument=instrument).first()
     held = position.quantity if position else Decimal(0)
     signed = quantity if side == Side.BUY else -quantity
+    reduces_position = held != 0 and (held > 0) != (signed > 0) and quantity <= abs(held)
+    if limits is not None and limits.daily_loss_limit is not None and not reduces_position:
+        loss = -realized_today(account)
+        if loss >= limits.daily_loss_limit:
+            raise OrderRejected(
+                "daily_loss_limit_reached",
+                f"Today's realized loss of {_cents(loss)} {account.base_currency} reached "
+                f"the daily limit of {plain(limits.daily_loss_limit)}: "
+                "only orders that reduce a position.",
+            )
     # Worst case for the position: this order plus every open order on the same side fills.
     pending = open_quantity(account, instrument, side)
     worst = held + signed + (pending if side == Side.BUY else -pending)
@@ -246,6 +265,17 @@ def pretrade_check(
                 f"{_cents(max(available_power, Decimal(0)))} is available.",
             )
 
+    if limits is not None and limits.max_concentration_percent is not None and not reduces_position:
+        equity, _ = account_equity(account, cash.currency)
+        exposure = abs(worst) * risk_price * instrument.multiplier
+        if equity <= 0 or exposure * 100 > equity * limits.max_concentration_percent:
+            return RiskDecision(
+                reservation,
+                "concentration",
+                f"{instrument.symbol} would be more than "
+                f"{plain(limits.max_concentration_percent)}% of the account's equity: "
+                "held for a risk manager.",
+            )
     if (
         limit_price is not None
         and reference is not None

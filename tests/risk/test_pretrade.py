@@ -16,6 +16,7 @@ from apps.positions.models import CashBalance
 from apps.risk.models import KillSwitch, Locate
 from tests.clients.factories import RiskLimitFactory
 from tests.instruments.factories import EquityFactory, OptionFactory
+from tests.orders.factories import ExecutionFactory
 from tests.trading import funded_account, holding
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +262,28 @@ def test_the_same_client_order_id_twice_is_one_order(acme):
     with pytest.raises(ValidationFailed) as different:
         buy(account, acme, qty="11", client_order_id="algo-1")
     assert different.value.code == "duplicate_client_order_id"
+
+
+def test_after_the_daily_loss_limit_only_orders_that_reduce_a_position_go_through(acme):
+    account = funded_account()
+    holding(account, acme, D(50), D(100))
+    RiskLimitFactory(account=account, daily_loss_limit=D(500))
+    ExecutionFactory(
+        order__account=account, order__instrument=acme, order__side="sell", realized_pnl=D(-600)
+    )
+
+    refused("daily_loss_limit_reached", buy, account, acme)
+
+    assert buy(account, acme, side="sell").status == OrderStatus.PENDING_NEW
+
+
+def test_a_position_above_the_concentration_limit_is_held(acme):
+    account = funded_account(cash=D(100_000))
+    RiskLimitFactory(account=account, max_concentration_percent=D(10))
+
+    small = buy(account, acme, qty="50")  # 5,000 of 100,000
+    large = buy(account, acme, qty="100")  # with the open 50: 15,000, above 10%
+
+    assert small.status == OrderStatus.PENDING_NEW
+    assert large.status == OrderStatus.HELD
+    assert large.risk_alerts.get().code == "concentration"
