@@ -505,7 +505,8 @@ async def fill_latency(
     missing = len(submitted) - len(samples)
     print(
         f"  crossing buys submitted {len(submitted)}, fills received {len(samples)}"
-        f" (missing {missing}) in {sent_for:.1f} s"
+        f" (missing {missing}) in {sent_for:.1f} s: offered {2 * len(submitted) / sent_for:.0f}"
+        f" orders/s of the {2 * PAIRS_PER_S} intended"
     )
     for what, count in sorted(errors.items(), key=lambda item: -item[1])[:3]:
         print(f"    {count} x {what}")
@@ -661,7 +662,7 @@ def main() -> None:
         rows, ratio = asyncio.run(rest_phases(web_port, bare_port, ws_port, keys, args.seconds))
         processes.check_alive()
         processes.stop()
-        print(f"  applier alone, {args.trades} trades ...")
+        print(f"  applier alone, at most {args.trades} trades ...")
         rows.append(applier_throughput(args.trades, args.applier_seconds))
         failed = False
     finally:
