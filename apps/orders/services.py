@@ -278,37 +278,30 @@ def order_submit(
                     field="client_order_id",
                 )
             return existing
+        # The order's terms, as stored and as checked against the instrument.
+        terms = {
+            "order_type": order_type,
+            "time_in_force": time_in_force,
+            "quantity": quantity,
+            "limit_price": limit_price,
+            "stop_price": stop_price,
+            "display_quantity": display_quantity,
+            "hidden": hidden,
+            "post_only": post_only,
+            "expire_at": expire_at,
+        }
         order = Order(
             account=account,
             instrument=instrument,
             client_order_id=client_order_id,
             side=side,
-            order_type=order_type,
-            time_in_force=time_in_force,
-            quantity=quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            display_quantity=display_quantity,
-            hidden=hidden,
-            post_only=post_only,
-            expire_at=expire_at,
             self_trade_prevention=self_trade_prevention or SelfTradePrevention.CANCEL_NEWEST,
             source=source,
             submitted_at=timezone.now(),
+            **terms,
         )
         try:
-            check_order_shape(
-                instrument=instrument,
-                order_type=order_type,
-                time_in_force=time_in_force,
-                quantity=quantity,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                display_quantity=display_quantity,
-                hidden=hidden,
-                post_only=post_only,
-                expire_at=expire_at,
-            )
+            check_order_shape(instrument=instrument, **terms)
             check_account_may_trade(account, instrument, side)
             decision = pretrade_check(
                 account=account,
