@@ -15,7 +15,7 @@ Rows (bench/results/order_flow.json, printed as a table):
    validated, risk-checked, committed and published, for ``--seconds``. Non-crossing crypto
    limit buys, rotating over the retail accounts and two symbols.
 2. The ceiling: the same requests, same server setup (gunicorn, 2 workers), against
-   ``bench/bare_wsgi.py``, a DRF view that only validates. The ratio 1 / 2 is printed.
+   ``bench/_bare_wsgi.py``, a DRF view that only validates. The ratio 1 / 2 is printed.
 3. Order-to-fill-update latency at 200 orders/s: 100 pairs/s of a resting sell from the market
    maker (DEMO0005) then a crossing buy from a retail account; time from the buy's POST to its
    ``fill`` on the Alpaca trade-updates WebSocket.
@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -57,6 +56,8 @@ LAYER_PREFIX = f"bench-of-asgi-{TAG}"
 CACHE_PREFIX = f"bench-of-cache-{TAG}"
 DATABASE = f"bench_order_flow_{TAG}"
 sys.path.insert(0, str(REPO))
+from bench._common import machine, percentiles  # noqa: E402
+
 # Everything private to the run: the bench neither reads nor changes the development database,
 # streams, channel layer or cache (the demo API keys are the same ids as in development).
 _BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
@@ -97,21 +98,6 @@ def post_worker_init(worker):
 # --- small helpers --------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cpus, "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
-
-
 def python_speed_us() -> float:
     """``sum(range(10_000))`` in microseconds, best of 5: how fast this CPU runs Python right
     now (a shared or throttled machine shows here; a recent x86 core takes ~100 us)."""
@@ -122,14 +108,6 @@ def python_speed_us() -> float:
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def percentiles(samples_ns: list[int]) -> tuple[float | None, float | None, float | None]:
-    if not samples_ns:
-        return None, None, None
-    s = sorted(samples_ns)
-    n = len(s)
-    return tuple(round(s[min(n - 1, int(q * n))] / 1000.0, 1) for q in (0.50, 0.99, 0.999))  # type: ignore[return-value]
 
 
 def row(name: str, count: int, elapsed: float, samples_ns: list[int]) -> dict[str, Any]:
@@ -650,7 +628,7 @@ def main() -> None:
                                     "--session", "continuous"])  # fmt: skip
         processes.start("applier", [sys.executable, "manage.py", "run_applier", "--shard", "0"])
         web_port = processes.gunicorn("web", "brokerage.wsgi", config=hook)
-        bare_port = processes.gunicorn("bare", "bench.bare_wsgi:application")
+        bare_port = processes.gunicorn("bare", "bench._bare_wsgi:application")
         ws_port = free_port()
         processes.start("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1",
                                    "-p", str(ws_port), "brokerage.asgi:application"])  # fmt: skip

@@ -1,6 +1,6 @@
 """The ceiling baseline of ``bench/order_flow.py``: a WSGI app that is the project minus the work.
 
-    gunicorn bench.bare_wsgi:application --workers 2
+    gunicorn bench._bare_wsgi:application --workers 2
 
 Django is configured with the project's settings (middleware, renderers, DRF) and this module as
 its ROOT_URLCONF: one DRF view at ``POST /v2/orders`` that validates the body with the same
