@@ -180,6 +180,12 @@ def test_slow_client_gets_the_latest_state_and_does_not_hold_back_others(acme, u
         quote = await receive(fast)
         while quote["bid"] != "90.49":  # the publisher may conflate too (20 quotes/s/symbol)
             quote = await receive(fast)
+        # The slow socket's consumer files the same group message a moment later than the fast
+        # one sends it: wait (bounded) until the newest quote has reached its pending state.
+        for _ in range(100):
+            if '"90.49"' in str(slow_consumer.pending.get(("quotes", "ACME"))):
+                break
+            await asyncio.sleep(0.02)
         assert len(slow_consumer.pending) == 1  # one conflated quote, not 50
         stalled["on"] = False
         slow_consumer.wakeup.set()
