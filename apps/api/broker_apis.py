@@ -17,8 +17,6 @@ from rest_framework.response import Response
 from apps.api import selectors, services
 from apps.api.apis import ERRORS
 from apps.api.base import BrokerScope
-from apps.api.choices import AchRelationshipStatus
-from apps.api.models import AchRelationship, Transfer
 from apps.api.serializers import (
     AccountCreateInputSerializer,
     AccountListInputSerializer,
@@ -33,7 +31,6 @@ from apps.api.serializers import (
     TransferOutputSerializer,
     journal_representation,
 )
-from apps.common.errors import NotFound
 
 
 class AccountCreateApi(BrokerScope):
@@ -184,12 +181,10 @@ class AchRelationshipListApi(BrokerScope):
     )
     def get(self, request: Request, account_id: uuid.UUID) -> Response:
         account = self.scoped_account(request, account_id=account_id)
-        relationships = AchRelationship.objects.filter(account=account)
         statuses = request.query_params.get("statuses")
-        if statuses:
-            relationships = relationships.filter(status__in=statuses.split(","))
-        else:
-            relationships = relationships.exclude(status=AchRelationshipStatus.CANCELED)
+        relationships = selectors.ach_relationships_for(
+            account=account, statuses=statuses.split(",") if statuses else None
+        )
         return Response([AchRelationshipOutputSerializer(r).data for r in relationships])
 
 
@@ -199,9 +194,9 @@ class AchRelationshipDeleteApi(BrokerScope):
         self, request: Request, account_id: uuid.UUID, relationship_id: uuid.UUID
     ) -> Response:
         account = self.scoped_account(request, account_id=account_id)
-        relationship = AchRelationship.objects.filter(account=account, pk=relationship_id).first()
-        if relationship is None:
-            raise NotFound("relationship_not_found", "ach relationship not found")
+        relationship = selectors.ach_relationship_get(
+            account=account, relationship_id=relationship_id
+        )
         services.ach_relationship_cancel(relationship=relationship, actor_label=self.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -216,11 +211,9 @@ class TransferCreateApi(BrokerScope):
     def post(self, request: Request, account_id: uuid.UUID) -> Response:
         account = self.scoped_account(request, account_id=account_id)
         data = self.body(TransferInputSerializer)
-        relationship = AchRelationship.objects.filter(
-            account=account, pk=data["relationship_id"]
-        ).first()
-        if relationship is None:
-            raise NotFound("relationship_not_found", "ach relationship not found")
+        relationship = selectors.ach_relationship_get(
+            account=account, relationship_id=data["relationship_id"]
+        )
         transfer = services.transfer_request(
             account=account,
             relationship=relationship,
@@ -240,10 +233,12 @@ class TransferListApi(BrokerScope):
     def get(self, request: Request, account_id: uuid.UUID) -> Response:
         account = self.scoped_account(request, account_id=account_id)
         query = self.query(TransferListInputSerializer)
-        transfers = Transfer.objects.filter(account=account).order_by("-created_at", "-pk")
-        if query.get("direction"):
-            transfers = transfers.filter(direction=query["direction"])
-        page = transfers[query["offset"] : query["offset"] + query["limit"]]
+        page = selectors.transfers_for(
+            account=account,
+            direction=query.get("direction"),
+            offset=query["offset"],
+            limit=query["limit"],
+        )
         return Response([TransferOutputSerializer(t).data for t in page])
 
 
@@ -251,9 +246,7 @@ class TransferCancelApi(BrokerScope):
     @extend_schema(operation_id="broker_transfer_cancel", responses={204: None, **ERRORS})
     def delete(self, request: Request, account_id: uuid.UUID, transfer_id: uuid.UUID) -> Response:
         account = self.scoped_account(request, account_id=account_id)
-        transfer = Transfer.objects.filter(account=account, pk=transfer_id).first()
-        if transfer is None:
-            raise NotFound("transfer_not_found", "transfer not found")
+        transfer = selectors.transfer_get(account=account, transfer_id=transfer_id)
         services.transfer_cancel(transfer=transfer, actor_label=self.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

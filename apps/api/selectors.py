@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from apps.api.choices import TRANSFER_FINAL_STATUSES, TransferDirection
-from apps.api.models import Transfer
+from apps.api.choices import TRANSFER_FINAL_STATUSES, AchRelationshipStatus, TransferDirection
+from apps.api.models import AchRelationship, Transfer
 from apps.clients.choices import AccountType
 from apps.clients.models import Account
 from apps.common.errors import NotFound, ValidationFailed
@@ -505,3 +505,39 @@ def _token_time(token: str) -> dt.datetime:
 
 def orders_open_exist(*, account: Account) -> bool:
     return Order.objects.filter(account=account, status__in=OPEN_STATUSES).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Funding: bank relationships and transfers of one account
+
+
+def ach_relationships_for(*, account: Account, statuses: list[str] | None = None) -> QuerySet:
+    """The account's bank relationships: those in ``statuses``, else every one not canceled."""
+    relationships = AchRelationship.objects.filter(account=account)
+    if statuses:
+        return relationships.filter(status__in=statuses)
+    return relationships.exclude(status=AchRelationshipStatus.CANCELED)
+
+
+def ach_relationship_get(*, account: Account, relationship_id: uuid.UUID) -> AchRelationship:
+    relationship = AchRelationship.objects.filter(account=account, pk=relationship_id).first()
+    if relationship is None:
+        raise NotFound("relationship_not_found", "ach relationship not found")
+    return relationship
+
+
+def transfers_for(
+    *, account: Account, direction: str | None = None, offset: int = 0, limit: int = 100
+) -> QuerySet[Transfer]:
+    """The account's transfers, newest first, one page."""
+    transfers = Transfer.objects.filter(account=account).order_by("-created_at", "-pk")
+    if direction:
+        transfers = transfers.filter(direction=direction)
+    return transfers[offset : offset + limit]
+
+
+def transfer_get(*, account: Account, transfer_id: uuid.UUID) -> Transfer:
+    transfer = Transfer.objects.filter(account=account, pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound("transfer_not_found", "transfer not found")
+    return transfer
