@@ -12,26 +12,40 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.clients.models import Account
+from apps.common.bulk import copy_rows, update_rows
 from apps.common.decimals import plain
-from apps.compliance.models import AuditEvent
+from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
 from apps.instruments.models import Instrument
 from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
 from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
-from apps.orders.fees import execution_fees
+from apps.orders.fees import Fees, execution_fees
 from apps.orders.models import Execution, Order, ShardProgress
-from apps.orders.services import release_reservation
 from apps.positions.choices import JournalKind, LedgerAccountKind
 from apps.positions.models import LedgerAccount, Position
-from apps.positions.services import Leg, client_ledger_account, firm_ledger_account, ledger_post
+from apps.positions.services import (
+    CashDelta,
+    JournalEntry,
+    Leg,
+    add_to_cash_balances,
+    client_ledger_account,
+    firm_ledger_account,
+    ledger_accounts_of,
+    lock_cash_balances,
+    lock_positions,
+    post_journals,
+)
 
 logger = logging.getLogger(__name__)
 K = LedgerAccountKind
@@ -88,17 +102,78 @@ class AppliedBatch:
     trades: list[TradePrint] = field(default_factory=list)
 
 
-class _Context:
-    """Caches of one batch: the locked orders, instruments, positions and ledger accounts."""
+EXECUTION_COLUMNS = [
+    "id",
+    "order_id",
+    "account_id",
+    "instrument_id",
+    "side",
+    "shard",
+    "engine_sequence",
+    "price",
+    "quantity",
+    "liquidity",
+    "commission",
+    "regulatory_fees",
+    "realized_pnl",
+    "executed_at",
+    "settle_date",
+    "created_at",
+]
+ORDER_FIELDS = [
+    "status",
+    "filled_quantity",
+    "average_fill_price",
+    "reserved_amount",
+    "quantity",
+    "accepted_at",
+    "engine_sequence",
+    "reject_reason",
+    "reject_message",
+    "rejected_at",
+    "filled_at",
+    "canceled_at",
+    "expired_at",
+    "replaced_at",
+    "updated_at",
+]
+
+
+class _Batch:
+    """One batch's working set: the locked orders and positions, the ledger accounts, and every
+    row the batch writes, kept in memory and written with a few set-based statements at the end
+    (not a round trip per row: the applier must keep up with the matcher)."""
 
     def __init__(self, shard: int, orders: dict[str, Order]) -> None:
         self.shard = shard
         self.orders = orders
         self.dirty: set[str] = set()
-        self.instruments: dict[str, Instrument] = {}
-        self.ledgers: dict[tuple[Any, str], LedgerAccount] = {}
-        self.audits: list[AuditEvent] = []
-        self.batch = AppliedBatch(shard=shard)
+        self.ledgers = ledger_accounts_of({order.account_id for order in orders.values()})
+        self.positions: dict[tuple[Any, int], Position] = {}
+        self.moved: dict[tuple[Any, int], Position] = {}
+        self.settle_dates: dict[tuple[str, int, dt.date], dt.date] = {}
+        self.executions: list[tuple] = []  # EXECUTION_COLUMNS
+        self.journals: list[JournalEntry] = []
+        self.releases: dict[tuple[Any, str], CashDelta] = defaultdict(CashDelta)
+        self.audits: list[AuditEntry] = []
+        self.result = AppliedBatch(shard=shard)
+        self.now = timezone.now()
+
+    def lock_balances_and_positions(self, events: list[tuple]) -> None:
+        """Lock, in the order every ledger writer uses (cash, then positions), the cash balances
+        of the batch's accounts and the positions its trades move."""
+        lock_cash_balances(
+            (order.account_id, currency)
+            for order in self.orders.values()
+            for currency in (order.account.base_currency, order.instrument.currency)
+        )
+        pairs = set()
+        for event in events:
+            if event[0] == "trade":
+                for order in (self.order(event[7]), self.order(event[10])):
+                    if order is not None:
+                        pairs.add((order.account_id, order.instrument_id))
+        self.positions = lock_positions(pairs)
 
     def order(self, order_id: Any) -> Order | None:
         return self.orders.get(str(order_id)) if order_id is not None else None
@@ -106,24 +181,48 @@ class _Context:
     def ledger(self, account: Account | None, kind: str) -> LedgerAccount:
         key = (account.pk if account else None, kind)
         ledger = self.ledgers.get(key)
-        if ledger is None:
+        if ledger is None:  # the account's first trade of this kind
             ledger = client_ledger_account(account, kind) if account else firm_ledger_account(kind)
             self.ledgers[key] = ledger
         return ledger
 
+    def position(self, order: Order) -> Position:
+        key = (order.account_id, order.instrument_id)
+        position = self.moved[key] = self.positions[key]
+        return position
+
+    def settle_date(self, instrument: Instrument, trade_date: dt.date) -> dt.date:
+        key = (instrument.asset_class, instrument.venue_id, trade_date)
+        settles = self.settle_dates.get(key)
+        if settles is None:
+            settles = self.settle_dates[key] = settle_date(instrument, trade_date)
+        return settles
+
+    def release(self, order: Order, amount: Decimal | None = None) -> None:
+        """Release (part of) the order's reservation; the cash balance moves at flush."""
+        released = order.release_reserved(amount)
+        if released:
+            self.releases[(order.account_id, order.account.base_currency)].reserved -= released
+
     def audit(self, order: Order, action: str, at: dt.datetime, **changes: Any) -> None:
+        changes["engine_time"] = at.isoformat()
         self.audits.append(
-            AuditEvent(
-                actor_label=APPLIER_LABEL,
-                action=action,
-                object_type="orders.order",
-                object_id=str(order.pk),
-                account_id=order.account_id,
-                changes={"engine_time": at.isoformat()}
-                | {k: (str(v) if isinstance(v, Decimal) else v) for k, v in changes.items()},
+            AuditEntry(
+                APPLIER_LABEL, action, "orders.order", str(order.pk), order.account_id, changes
             )
         )
         self.dirty.add(str(order.pk))
+
+    def flush(self) -> None:
+        """Write everything the batch changed."""
+        copy_rows(Execution._meta.db_table, EXECUTION_COLUMNS, self.executions)
+        post_journals(self.journals)
+        update_rows(
+            Position, list(self.moved.values()), ["average_cost", "realized_pnl", "updated_at"]
+        )
+        add_to_cash_balances(self.releases)
+        update_rows(Order, [self.orders[oid] for oid in sorted(self.dirty)], ORDER_FIELDS)
+        audit_many(self.audits)
 
 
 def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
@@ -133,21 +232,19 @@ def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
         fresh = [e for e in events if e[1] > progress.last_seq]
         if not fresh:
             return AppliedBatch(shard=shard, last_seq=progress.last_seq)
-        ctx = _Context(shard, _lock_orders(fresh))
+        batch = _Batch(shard, _lock_orders(fresh))
+        batch.lock_balances_and_positions(fresh)
         for event in fresh:
             handler = _HANDLERS.get(event[0])
             if handler is not None:
-                handler(ctx, event)
-        changed = [ctx.orders[oid] for oid in sorted(ctx.dirty)]
-        for order in changed:
-            order.save()
-        AuditEvent.objects.bulk_create(ctx.audits)
+                handler(batch, event)
+        batch.flush()
         progress.last_seq = fresh[-1][1]
         progress.save(update_fields=["last_seq", "updated_at"])
-        ctx.batch.first_seq = fresh[0][1]
-        ctx.batch.last_seq = progress.last_seq
-        ctx.batch.applied = len(fresh)
-    return ctx.batch
+        batch.result.first_seq = fresh[0][1]
+        batch.result.last_seq = progress.last_seq
+        batch.result.applied = len(fresh)
+    return batch.result
 
 
 def _lock_orders(events: list[tuple]) -> dict[str, Order]:
@@ -164,28 +261,32 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             ids.add(str(event[5]))
         elif kind in ORDER_EVENTS:
             ids.add(str(event[4]))
-    orders = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("instrument", "instrument__venue", "account", "account__client")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
+    orders = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     by_id = {str(o.pk): o for o in orders}
     # A replace rejected by the engine names the old order; its replacement must be found too.
     missing_replacements = [o for o in by_id.values() if o.status == OrderStatus.PENDING_REPLACE]
     if missing_replacements:
         for new in (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("instrument", "account")
+            Order.objects.select_for_update()
             .filter(replaces__in=missing_replacements, status=OrderStatus.PENDING_NEW)
             .order_by("pk")
         ):
             by_id.setdefault(str(new.pk), new)
+    # Each instrument and account loaded once for the batch, not joined into every order row.
+    instruments = Instrument.objects.select_related("venue").in_bulk(
+        {order.instrument_id for order in by_id.values()}
+    )
+    accounts = Account.objects.select_related("client").in_bulk(
+        {order.account_id for order in by_id.values()}
+    )
+    for order in by_id.values():
+        order.instrument = instruments[order.instrument_id]
+        order.account = accounts[order.account_id]
     return by_id
 
 
-def _update(ctx: _Context, order: Order, event: str, at: dt.datetime, **fields: Any) -> None:
-    ctx.batch.updates.append(
+def _update(batch: _Batch, order: Order, event: str, at: dt.datetime, **fields: Any) -> None:
+    batch.result.updates.append(
         OrderUpdate(
             account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
         )
@@ -201,21 +302,21 @@ def _live_status(order: Order) -> str:
     return OrderStatus.PARTIALLY_FILLED if order.filled_quantity > 0 else OrderStatus.NEW
 
 
-def _on_accepted(ctx: _Context, event: tuple) -> None:
-    order = ctx.order(event[4])
+def _on_accepted(batch: _Batch, event: tuple) -> None:
+    order = batch.order(event[4])
     if order is None or order.status != OrderStatus.PENDING_NEW:
         return
     at = ns_to_datetime(event[2])
     _set_status(order, OrderStatus.NEW)
     order.accepted_at = at
     order.engine_sequence = event[1]
-    ctx.audit(order, "order.accepted", at, seq=event[1])
-    _update(ctx, order, "new", at)
+    batch.audit(order, "order.accepted", at, seq=event[1])
+    _update(batch, order, "new", at)
 
 
-def _on_rejected(ctx: _Context, event: tuple) -> None:
+def _on_rejected(batch: _Batch, event: tuple) -> None:
     _, seq, ts_ns, _symbol, order_id, _account, reason, request = event
-    order = ctx.order(order_id)
+    order = batch.order(order_id)
     if order is None:
         return
     at = ns_to_datetime(ts_ns)
@@ -224,18 +325,18 @@ def _on_rejected(ctx: _Context, event: tuple) -> None:
         order.reject_reason = reason
         order.reject_message = f"Rejected by the matching engine: {reason.replace('_', ' ')}."
         order.rejected_at = at
-        release_reservation(order)
-        ctx.audit(order, "order.rejected", at, reason=reason, seq=seq)
-        _update(ctx, order, "rejected", at)
+        batch.release(order)
+        batch.audit(order, "order.rejected", at, reason=reason, seq=seq)
+        _update(batch, order, "rejected", at)
     elif request == "cancel" and order.status == OrderStatus.PENDING_CANCEL:
         order.status = _live_status(order)
-        ctx.audit(order, "order.cancel_rejected", at, reason=reason, seq=seq)
-        _update(ctx, order, "order_cancel_rejected", at)
+        batch.audit(order, "order.cancel_rejected", at, reason=reason, seq=seq)
+        _update(batch, order, "order_cancel_rejected", at)
     elif request == "replace":
         replacement = next(
             (
                 o
-                for o in ctx.orders.values()
+                for o in batch.orders.values()
                 if o.replaces_id == order.pk and o.status == OrderStatus.PENDING_NEW
             ),
             None,
@@ -247,16 +348,16 @@ def _on_rejected(ctx: _Context, event: tuple) -> None:
                 f"Replace rejected by the matching engine: {reason.replace('_', ' ')}."
             )
             replacement.rejected_at = at
-            release_reservation(replacement)
-            ctx.audit(replacement, "order.rejected", at, reason=reason, seq=seq)
-            _update(ctx, replacement, "rejected", at)
+            batch.release(replacement)
+            batch.audit(replacement, "order.rejected", at, reason=reason, seq=seq)
+            _update(batch, replacement, "rejected", at)
         if order.status == OrderStatus.PENDING_REPLACE:
             order.status = _live_status(order)
-            ctx.audit(order, "order.replace_rejected", at, reason=reason, seq=seq)
-            _update(ctx, order, "order_replace_rejected", at)
+            batch.audit(order, "order.replace_rejected", at, reason=reason, seq=seq)
+            _update(batch, order, "order_replace_rejected", at)
 
 
-def _on_trade(ctx: _Context, event: tuple) -> None:
+def _on_trade(batch: _Batch, event: tuple) -> None:
     (
         _,
         seq,
@@ -272,7 +373,7 @@ def _on_trade(ctx: _Context, event: tuple) -> None:
         _ma,
         _ml,
     ) = event
-    taker, maker = ctx.order(taker_id), ctx.order(maker_id)
+    taker, maker = batch.order(taker_id), batch.order(maker_id)
     if taker is None or maker is None:
         logger.error(
             "trade %s names an order the database does not have: %s / %s", seq, taker_id, maker_id
@@ -282,18 +383,27 @@ def _on_trade(ctx: _Context, event: tuple) -> None:
     price = price_from_ticks(instrument, price_ticks)
     qty = quantity_from_lots(instrument, qty_lots)
     at = ns_to_datetime(ts_ns)
-    settles = settle_date(instrument, at.date())
+    settles = batch.settle_date(instrument, at.date())
     in_auction = aggressor is None
     fills = []
     for order, liquidity in ((taker, Liquidity.TAKER), (maker, Liquidity.MAKER)):
         if in_auction:
             liquidity = Liquidity.AUCTION
-        fills.append(_fill(ctx, order, liquidity, seq, at, price, qty, settles))
-    _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at)
-    ctx.batch.trades.append(TradePrint(instrument.symbol, price, qty, at, seq, aggressor))
+        fills.append(_fill(batch, order, liquidity, seq, at, price, qty, settles))
+    batch.journals.append(_trade_journal(batch, seq, instrument, price, qty, fills, settles, at))
+    batch.result.trades.append(TradePrint(instrument.symbol, price, qty, at, seq, aggressor))
 
 
-def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, Execution, Any]:
+def _fill(
+    batch: _Batch,
+    order: Order,
+    liquidity: str,
+    seq: int,
+    at: dt.datetime,
+    price: Decimal,
+    qty: Decimal,
+    settles: dt.date,
+) -> tuple[Order, Fees]:
     instrument = order.instrument
     notional = price * qty * instrument.multiplier
     fees = execution_fees(
@@ -303,23 +413,6 @@ def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, E
         quantity=qty,
         notional=notional,
     )
-    execution, created = Execution.objects.get_or_create(
-        shard=ctx.shard,
-        engine_sequence=seq,
-        order=order,
-        defaults={
-            "account_id": order.account_id,
-            "instrument": instrument,
-            "side": order.side,
-            "price": price,
-            "quantity": qty,
-            "liquidity": liquidity,
-            "commission": fees.commission,
-            "regulatory_fees": fees.regulatory,
-            "executed_at": at,
-            "settle_date": settles,
-        },
-    )
     leaves_before = order.quantity - order.filled_quantity
     previous_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
     order.filled_quantity += qty
@@ -327,7 +420,7 @@ def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, E
     if order.filled_quantity >= order.quantity:
         _set_status(order, OrderStatus.FILLED)
         order.filled_at = at
-        release_reservation(order)
+        batch.release(order)
         event = "fill"
     else:
         if order.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
@@ -335,33 +428,52 @@ def _fill(ctx, order, liquidity, seq, at, price, qty, settles) -> tuple[Order, E
         # Keep the reservation in proportion to what is still open.
         leaves_after = order.quantity - order.filled_quantity
         keep = order.reserved_amount * leaves_after / leaves_before if leaves_before else Decimal(0)
-        release_reservation(order, order.reserved_amount - keep)
+        batch.release(order, order.reserved_amount - keep)
         event = "partial_fill"
-    position_qty, realized = _move_position(order, price, qty)
-    if created and realized:
-        Execution.objects.filter(pk=execution.pk).update(realized_pnl=realized)
-    ctx.audit(order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status)
+    position_qty, realized = _move_position(batch, order, price, qty)
+    execution_id = uuid.uuid4()
+    batch.executions.append(
+        (
+            execution_id,
+            order.pk,
+            order.account_id,
+            instrument.pk,
+            order.side,
+            batch.shard,
+            seq,
+            price,
+            qty,
+            liquidity,
+            fees.commission,
+            fees.regulatory,
+            realized,
+            at,
+            settles,
+            batch.now,
+        )
+    )
+    batch.audit(order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status)
     _update(
-        ctx,
+        batch,
         order,
         event,
         at,
         price=price,
         qty=qty,
         position_qty=position_qty,
-        execution_id=str(execution.pk),
+        execution_id=str(execution_id),
     )
-    if created:
-        ctx.batch.executions += 1
-    return order, execution, fees
+    batch.result.executions += 1
+    return order, fees
 
 
-def _move_position(order: Order, price: Decimal, qty: Decimal) -> tuple[Decimal, Decimal]:
-    """Average cost and realized P&L of the position after this fill (its quantity moves with the
-    ledger posting). Returns the quantity the position will have and the P&L the fill realized."""
-    position, _ = Position.objects.select_for_update().get_or_create(
-        account_id=order.account_id, instrument=order.instrument
-    )
+def _move_position(
+    batch: _Batch, order: Order, price: Decimal, qty: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Average cost and realized P&L of the position after this fill (the quantity in the
+    database moves with the ledger posting). Returns the quantity the position will have and the
+    P&L the fill realized."""
+    position = batch.position(order)
     held = position.quantity
     signed = qty if order.side == Side.BUY else -qty
     after = held + signed
@@ -378,11 +490,20 @@ def _move_position(order: Order, price: Decimal, qty: Decimal) -> tuple[Decimal,
             position.average_cost = Decimal(0)
         elif (after > 0) != (held > 0):
             position.average_cost = price  # the fill flipped the position: the rest is new
-    position.save(update_fields=["average_cost", "realized_pnl", "updated_at"])
+    position.quantity = after
     return after, realized
 
 
-def _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at) -> None:
+def _trade_journal(
+    batch: _Batch,
+    seq: int,
+    instrument: Instrument,
+    price: Decimal,
+    qty: Decimal,
+    fills: list[tuple[Order, Fees]],
+    settles: dt.date,
+    at: dt.datetime,
+) -> JournalEntry:
     """One balanced journal for the trade: securities and cash between buyer and seller, fees to
     the firm's revenue and to the regulators' payable."""
     notional = price * qty * instrument.multiplier
@@ -390,30 +511,30 @@ def _book_trade_journal(ctx, seq, instrument, price, qty, fills, settles, at) ->
     currency = instrument.currency
     legs: list[Leg] = []
     commissions = regulatory = Decimal(0)
-    for order, _execution, fees in fills:
+    for order, fees in fills:
         account = order.account
         sign = 1 if order.side == Side.BUY else -1
-        legs.append(Leg(ctx.ledger(account, K.CLIENT_SECURITIES), instrument.symbol, qty * sign))
+        legs.append(Leg(batch.ledger(account, K.CLIENT_SECURITIES), instrument.symbol, qty * sign))
         cash = -notional * sign - fees.total
         if cash:
-            legs.append(Leg(ctx.ledger(account, cash_kind), currency, cash))
+            legs.append(Leg(batch.ledger(account, cash_kind), currency, cash))
         commissions += fees.commission
         regulatory += fees.regulatory
     if commissions:
-        legs.append(Leg(ctx.ledger(None, K.FIRM_COMMISSIONS), currency, commissions))
+        legs.append(Leg(batch.ledger(None, K.FIRM_COMMISSIONS), currency, commissions))
     if regulatory:
-        legs.append(Leg(ctx.ledger(None, K.REGULATORY_FEES_PAYABLE), currency, regulatory))
-    ledger_post(
+        legs.append(Leg(batch.ledger(None, K.REGULATORY_FEES_PAYABLE), currency, regulatory))
+    return JournalEntry(
         kind=JournalKind.TRADE,
-        reference=f"trade:{ctx.shard}:{seq}",
+        reference=f"trade:{batch.shard}:{seq}",
         description=f"{plain(qty)} {instrument.symbol} @ {plain(price)}",
         legs=legs,
     )
 
 
-def _on_canceled(ctx: _Context, event: tuple) -> None:
+def _on_canceled(batch: _Batch, event: tuple) -> None:
     _, seq, ts_ns, _symbol, order_id, _account, reason, canceled_lots, leaves_lots = event
-    order = ctx.order(order_id)
+    order = batch.order(order_id)
     if order is None or order.status in FINAL_STATUSES:
         return
     at = ns_to_datetime(ts_ns)
@@ -424,57 +545,57 @@ def _on_canceled(ctx: _Context, event: tuple) -> None:
         leaves_before = order.quantity - order.filled_quantity
         order.quantity -= canceled
         keep = order.reserved_amount * (leaves_before - canceled) / leaves_before
-        release_reservation(order, order.reserved_amount - keep)
-        ctx.audit(order, "order.decremented", at, seq=seq, reason=reason, canceled_qty=canceled)
-        _update(ctx, order, "replaced", at, qty=order.quantity)
+        batch.release(order, order.reserved_amount - keep)
+        batch.audit(order, "order.decremented", at, seq=seq, reason=reason, canceled_qty=canceled)
+        _update(batch, order, "replaced", at, qty=order.quantity)
         return
     order.status = OrderStatus.CANCELED  # the engine's word is final from any live state
     order.canceled_at = at
-    release_reservation(order)
-    ctx.audit(order, "order.canceled", at, seq=seq, reason=reason)
-    _update(ctx, order, "canceled", at)
+    batch.release(order)
+    batch.audit(order, "order.canceled", at, seq=seq, reason=reason)
+    _update(batch, order, "canceled", at)
 
 
-def _on_expired(ctx: _Context, event: tuple) -> None:
+def _on_expired(batch: _Batch, event: tuple) -> None:
     _, seq, ts_ns, _symbol, order_id, _account, reason, _lots = event
-    order = ctx.order(order_id)
+    order = batch.order(order_id)
     if order is None or order.status in FINAL_STATUSES:
         return
     at = ns_to_datetime(ts_ns)
     order.status = OrderStatus.EXPIRED
     order.expired_at = at
-    release_reservation(order)
-    ctx.audit(order, "order.expired", at, seq=seq, reason=reason)
-    _update(ctx, order, "expired", at)
+    batch.release(order)
+    batch.audit(order, "order.expired", at, seq=seq, reason=reason)
+    _update(batch, order, "expired", at)
 
 
-def _on_replaced(ctx: _Context, event: tuple) -> None:
+def _on_replaced(batch: _Batch, event: tuple) -> None:
     _, seq, ts_ns, _symbol, old_id, new_id, _account, _price, _qty, _leaves, priority_kept = event
-    old, new = ctx.order(old_id), ctx.order(new_id)
+    old, new = batch.order(old_id), batch.order(new_id)
     if old is None or new is None or old.status in FINAL_STATUSES:
         return
     at = ns_to_datetime(ts_ns)
     old.status = OrderStatus.REPLACED
     old.replaced_at = at
-    release_reservation(old)
+    batch.release(old)
     new.filled_quantity = old.filled_quantity
     new.average_fill_price = old.average_fill_price
     new.status = _live_status(new)
     new.accepted_at = at
     new.engine_sequence = old.engine_sequence if priority_kept else seq
-    ctx.audit(
+    batch.audit(
         old, "order.replaced", at, seq=seq, replaced_by=str(new.pk), priority_kept=priority_kept
     )
-    ctx.audit(new, "order.accepted", at, seq=seq, replaces=str(old.pk))
-    _update(ctx, old, "replaced", at)
-    _update(ctx, new, "new", at)
+    batch.audit(new, "order.accepted", at, seq=seq, replaces=str(old.pk))
+    _update(batch, old, "replaced", at)
+    _update(batch, new, "new", at)
 
 
-def _on_triggered(ctx: _Context, event: tuple) -> None:
-    order = ctx.order(event[4])
+def _on_triggered(batch: _Batch, event: tuple) -> None:
+    order = batch.order(event[4])
     if order is not None:
         at = ns_to_datetime(event[2])
-        ctx.audit(order, "order.triggered", at, seq=event[1], last_price_ticks=event[7])
+        batch.audit(order, "order.triggered", at, seq=event[1], last_price_ticks=event[7])
 
 
 _HANDLERS = {

@@ -53,8 +53,14 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client_order_id = models.CharField(max_length=128)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    # No single-column indexes on these two: the composite indexes below lead with them, and
+    # every index is one more write on each of the applier's order updates.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     side = models.CharField(max_length=4, choices=Side.choices)
     order_type = models.CharField(max_length=10, choices=OrderType.choices)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
@@ -148,6 +154,16 @@ class Order(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in ORDER_TRANSITIONS.get(self.status, frozenset())
+
+    def release_reserved(self, amount: Decimal | None = None) -> Decimal:
+        """Lower the buying-power reservation by ``amount`` (default: all of it, never more than
+        is held) and return what was released: the caller lowers the cash balance's ``reserved``
+        by the same amount in the same transaction."""
+        amount = self.reserved_amount if amount is None else min(amount, self.reserved_amount)
+        if amount <= 0:
+            return Decimal(0)
+        self.reserved_amount -= amount
+        return amount
 
     def transition_to(self, status: str) -> None:
         """Move to ``status`` in memory (the caller saves), or raise Conflict if the state machine

@@ -391,10 +391,9 @@ def _enter(
 def release_reservation(order: Order, amount: Decimal | None = None) -> Decimal:
     """Give back ``amount`` (default: all) of the order's buying-power reservation. Call inside
     the transaction that changes the order."""
-    amount = order.reserved_amount if amount is None else min(amount, order.reserved_amount)
-    if amount <= 0:
-        return Decimal(0)
-    order.reserved_amount -= amount
+    amount = order.release_reserved(amount)
+    if not amount:
+        return amount
     CashBalance.objects.filter(
         account_id=order.account_id, currency=order.account.base_currency
     ).update(reserved=F("reserved") - amount)

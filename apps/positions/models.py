@@ -66,12 +66,16 @@ class Journal(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=JournalKind.choices)
-    reference = models.CharField(max_length=120, unique=True)
+    reference = models.CharField(max_length=120)
     description = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # A constraint, not unique=True: no second (LIKE-pattern) index on every insert.
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="one_journal_per_reference")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference}"
@@ -83,8 +87,8 @@ class Posting(models.Model):
 
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="postings")
     ledger_account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="postings"
-    )
+        LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_index=False
+    )  # the (ledger_account, asset) index leads with it
     asset = models.CharField(max_length=40, help_text="Currency code or instrument symbol")
     amount = models.DecimalField(max_digits=MONEY_DIGITS + 4, decimal_places=QUANTITY_PLACES)
 
@@ -104,7 +108,9 @@ class CashBalance(models.Model):
     ``reserved`` is buying power held by open buy orders; it is not a ledger movement.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cash_balances")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="cash_balances", db_index=False
+    )  # the unique (account, currency) constraint indexes it
     currency = models.CharField(max_length=3)
     settled = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
@@ -139,7 +145,9 @@ class Position(models.Model):
     of the open quantity, and the P&L realized by closing trades."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="positions", db_index=False
+    )  # the unique (account, instrument) constraint indexes it
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
     quantity = models.DecimalField(
         max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, default=Decimal(0)

@@ -3,14 +3,19 @@ and position quantities it touches are updated in the same transaction."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.clients.models import Account
+from apps.common.bulk import copy_rows, update_rows
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
 from apps.positions.choices import JournalKind, LedgerAccountKind
@@ -40,24 +45,162 @@ def firm_ledger_account(kind: str) -> LedgerAccount:
     return ledger
 
 
-def _materialize(leg: Leg, instruments_by_symbol: dict[str, Instrument]) -> None:
-    """Apply one client leg to the balance or position it feeds (F() updates: no lost update)."""
-    ledger = leg.ledger_account
-    if ledger.kind in (K.CLIENT_CASH, K.CLIENT_CASH_UNSETTLED):
-        field = "settled" if ledger.kind == K.CLIENT_CASH else "unsettled"
-        balance, _ = CashBalance.objects.get_or_create(
-            account_id=ledger.account_id, currency=leg.asset
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A journal to book: its idempotency ``reference`` and balanced ``legs``."""
+
+    kind: str
+    reference: str
+    legs: list[Leg]
+    description: str = ""
+
+
+def _check_balanced(entry: JournalEntry) -> None:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for leg in entry.legs:
+        if leg.amount == 0:
+            raise ValidationFailed("zero_posting", "A posting must move a non-zero amount.")
+        totals[leg.asset] += leg.amount
+    unbalanced = {asset: total for asset, total in totals.items() if total != 0}
+    if unbalanced:
+        raise ValidationFailed(
+            "unbalanced_journal", f"Journal {entry.reference} does not balance: {unbalanced}"
         )
-        CashBalance.objects.filter(pk=balance.pk).update(**{field: F(field) + leg.amount})
-    elif ledger.kind == K.CLIENT_SECURITIES:
-        instrument = instruments_by_symbol[leg.asset]
-        position, _ = Position.objects.get_or_create(
-            account_id=ledger.account_id, instrument=instrument
-        )
-        Position.objects.filter(pk=position.pk).update(quantity=F("quantity") + leg.amount)
+
+
+def ledger_accounts_of(account_ids: Iterable[Any]) -> dict[tuple[Any, str], LedgerAccount]:
+    """The ledger accounts of these client accounts and all of the firm's, by (account id or
+    None, kind), in one query: for a caller about to book many journals."""
+    found = LedgerAccount.objects.filter(Q(account_id__in=set(account_ids)) | Q(account=None))
+    return {(ledger.account_id, ledger.kind): ledger for ledger in found}
 
 
 @transaction.atomic
+def post_journals(entries: Sequence[JournalEntry]) -> set[str]:
+    """Book many journals in a few statements, each idempotently by its reference.
+
+    Returns the references booked now; a reference booked before is skipped and changes
+    nothing, so a retried business event never moves value twice. The cash balances and
+    position quantities the booked postings feed move in the same transaction.
+    """
+    for entry in entries:
+        _check_balanced(entry)
+    if len({entry.reference for entry in entries}) != len(entries):
+        raise ValidationFailed("duplicate_reference", "Two journals share a reference.")
+    if not entries:
+        return set()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO positions_journal (id, kind, reference, description, created_at) "
+            "SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::varchar[], "
+            "%s::timestamptz[]) ON CONFLICT (reference) DO NOTHING RETURNING id, reference",
+            [
+                [uuid.uuid4() for _ in entries],
+                [entry.kind for entry in entries],
+                [entry.reference for entry in entries],
+                [entry.description for entry in entries],
+                [now] * len(entries),
+            ],
+        )
+        booked = {reference: journal_id for journal_id, reference in cursor.fetchall()}
+    legs = [
+        (booked[entry.reference], leg)
+        for entry in entries
+        if entry.reference in booked
+        for leg in entry.legs
+    ]
+    copy_rows(
+        Posting._meta.db_table,
+        ["journal_id", "ledger_account_id", "asset", "amount"],
+        ((journal_id, leg.ledger_account.pk, leg.asset, leg.amount) for journal_id, leg in legs),
+    )
+    _materialize([leg for _journal_id, leg in legs])
+    return set(booked)
+
+
+def _materialize(legs: list[Leg]) -> None:
+    """Apply client legs to the cash balances and positions they feed: one locking read and one
+    update per table, rows locked in primary-key order (no deadlock between two writers)."""
+    cash: dict[tuple[Any, str], CashDelta] = defaultdict(CashDelta)
+    securities: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        ledger = leg.ledger_account
+        if ledger.kind == K.CLIENT_CASH:
+            cash[(ledger.account_id, leg.asset)].settled += leg.amount
+        elif ledger.kind == K.CLIENT_CASH_UNSETTLED:
+            cash[(ledger.account_id, leg.asset)].unsettled += leg.amount
+        elif ledger.kind == K.CLIENT_SECURITIES:
+            securities[(ledger.account_id, leg.asset)] += leg.amount
+    add_to_cash_balances(cash)
+    if securities:
+        ids = dict(
+            Instrument.objects.filter(symbol__in={symbol for _, symbol in securities}).values_list(
+                "symbol", "pk"
+            )
+        )
+        positions = lock_positions({(account_id, ids[symbol]) for account_id, symbol in securities})
+        for (account_id, symbol), amount in securities.items():
+            positions[(account_id, ids[symbol])].quantity += amount
+        update_rows(Position, list(positions.values()), ["quantity", "updated_at"])
+
+
+@dataclass(slots=True)
+class CashDelta:
+    """Amounts to add to a cash balance's columns."""
+
+    settled: Decimal = Decimal(0)
+    unsettled: Decimal = Decimal(0)
+    reserved: Decimal = Decimal(0)
+
+
+def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str], CashBalance]:
+    """SELECT FOR UPDATE the cash balances of these (account id, currency) pairs, creating the
+    missing ones, in primary-key order: two writers locking overlapping sets cannot deadlock."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    CashBalance.objects.bulk_create(
+        [CashBalance(account_id=account_id, currency=currency) for account_id, currency in keys],
+        ignore_conflicts=True,
+    )
+    accounts = {account_id for account_id, _ in keys}
+    rows = CashBalance.objects.select_for_update().filter(account_id__in=accounts).order_by("pk")
+    return {key: row for row in rows if (key := (row.account_id, row.currency)) in keys}
+
+
+def add_to_cash_balances(deltas: dict[tuple[Any, str], CashDelta]) -> None:
+    """Add ``deltas`` to the cash balances of (account id, currency) pairs, locked first."""
+    if not deltas:
+        return
+    balances = lock_cash_balances(deltas)
+    for key, delta in deltas.items():
+        balance = balances[key]
+        balance.settled += delta.settled
+        balance.unsettled += delta.unsettled
+        balance.reserved += delta.reserved
+    update_rows(
+        CashBalance, list(balances.values()), ["settled", "unsettled", "reserved", "updated_at"]
+    )
+
+
+def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Position]:
+    """SELECT FOR UPDATE the positions of these (account id, instrument id) pairs, creating the
+    missing ones (flat), in primary-key order."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    Position.objects.bulk_create(
+        [Position(account_id=a, instrument_id=i) for a, i in keys], ignore_conflicts=True
+    )
+    rows = (
+        Position.objects.select_for_update()
+        .filter(account_id__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys})
+        .order_by("pk")
+    )
+    return {key: row for row in rows if (key := (row.account_id, row.instrument_id)) in keys}
+
+
 def ledger_post(
     *, kind: str, reference: str, legs: list[Leg], description: str = ""
 ) -> tuple[Journal, bool]:
@@ -66,30 +209,9 @@ def ledger_post(
     Returns (journal, created). A reference already booked returns the existing journal and
     changes nothing, so a retried business event never moves value twice.
     """
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for leg in legs:
-        if leg.amount == 0:
-            raise ValidationFailed("zero_posting", "A posting must move a non-zero amount.")
-        totals[leg.asset] += leg.amount
-    unbalanced = {asset: total for asset, total in totals.items() if total != 0}
-    if unbalanced:
-        raise ValidationFailed("unbalanced_journal", f"Journal does not balance: {unbalanced}")
-    journal, created = Journal.objects.get_or_create(
-        reference=reference, defaults={"kind": kind, "description": description}
-    )
-    if not created:
-        return journal, False
-    Posting.objects.bulk_create(
-        Posting(
-            journal=journal, ledger_account=leg.ledger_account, asset=leg.asset, amount=leg.amount
-        )
-        for leg in legs
-    )
-    security_symbols = {leg.asset for leg in legs if leg.ledger_account.kind == K.CLIENT_SECURITIES}
-    instruments = {i.symbol: i for i in Instrument.objects.filter(symbol__in=security_symbols)}
-    for leg in legs:
-        _materialize(leg, instruments)
-    return journal, True
+    with transaction.atomic():
+        booked = post_journals([JournalEntry(kind, reference, legs, description)])
+        return Journal.objects.get(reference=reference), bool(booked)
 
 
 def cash_deposit(
@@ -146,17 +268,6 @@ def securities_transfer_in(
     return journal
 
 
-def _lock_cash_balances(accounts: list[Account], currency: str) -> dict:
-    """SELECT FOR UPDATE the cash balance rows of ``accounts`` in primary-key order (a fixed
-    order, so two transfers between the same accounts in opposite directions cannot deadlock)."""
-    for account in accounts:
-        CashBalance.objects.get_or_create(account=account, currency=currency)
-    balances = CashBalance.objects.select_for_update().filter(
-        account__in=accounts, currency=currency
-    )
-    return {balance.account_id: balance for balance in balances.order_by("pk")}
-
-
 def _check_available_cash(balance: CashBalance, amount: Decimal) -> None:
     available = balance.settled - balance.reserved
     if amount > available:
@@ -182,7 +293,7 @@ def cash_withdrawal(
     booked = Journal.objects.filter(reference=reference).first()
     if booked is not None:
         return booked
-    balance = _lock_cash_balances([account], currency)[account.pk]
+    balance = lock_cash_balances([(account.pk, currency)])[(account.pk, currency)]
     _check_available_cash(balance, amount)
     journal, _ = ledger_post(
         kind=JournalKind.WITHDRAWAL,
@@ -208,7 +319,7 @@ def cash_journal(
 ) -> Journal:
     """Settled cash from one client account to another (a JNLC), out of cash not reserved.
 
-    Locks both cash balance rows in primary-key order (see ``_lock_cash_balances``).
+    Locks both cash balance rows in primary-key order (see ``lock_cash_balances``).
     A reference already booked returns its journal unchanged.
     """
     if amount <= 0:
@@ -218,8 +329,8 @@ def cash_journal(
     booked = Journal.objects.filter(reference=reference).first()
     if booked is not None:
         return booked
-    balances = _lock_cash_balances([from_account, to_account], currency)
-    _check_available_cash(balances[from_account.pk], amount)
+    balances = lock_cash_balances([(from_account.pk, currency), (to_account.pk, currency)])
+    _check_available_cash(balances[(from_account.pk, currency)], amount)
     journal, _ = ledger_post(
         kind=JournalKind.JOURNAL,
         reference=reference,

@@ -191,3 +191,29 @@ def test_the_ledger_nets_to_zero_for_every_asset_after_trading(market, submit, a
         500
     )  # only what was transferred in: trades net out
     assert Order.objects.filter(status=OrderStatus.FILLED).count() >= 2
+
+
+def test_many_fills_of_the_same_accounts_in_one_batch_add_up(market, submit, acme):
+    seller = funded_account(cash=D(1_000))
+    holding(seller, acme, D(1_000), D(90))
+    buyers = [funded_account(cash=D(50_000)) for _ in range(2)]
+    for cents in range(5):
+        submit(order_submit, **limit_order(seller, acme, "sell", 10, f"100.0{cents}"))
+    market.step()
+    submit(order_submit, **limit_order(buyers[0], acme, "buy", 30, "100.10"))
+    submit(order_submit, **limit_order(buyers[1], acme, "buy", 20, "100.10"))
+    batch = market.step()  # five trades, committed together
+
+    assert batch.executions == 10
+    first, second = (Position.objects.get(account=b, instrument=acme) for b in buyers)
+    assert (first.quantity, first.average_cost) == (D(30), D("100.01"))
+    assert (second.quantity, second.average_cost) == (D(20), D("100.035"))
+    seller_position = Position.objects.get(account=seller, instrument=acme)
+    assert seller_position.quantity == D(950)
+    assert seller_position.realized_pnl == sum(D(10) * (D(f"100.0{c}") - 90) for c in range(5))
+    assert CashBalance.objects.get(account=buyers[0]).unsettled == D("-3000.30")
+    assert CashBalance.objects.get(account=buyers[1]).unsettled == D("-2000.70")
+    assert all(CashBalance.objects.get(account=b).reserved == 0 for b in buyers)
+    assert CashBalance.objects.get(account=seller).reserved == 0
+    assert ledger_reconciliation() == []
+    assert AuditEvent.objects.filter(action="order.filled").count() == 10

@@ -38,36 +38,20 @@ class JournalFactory(factory.django.DjangoModelFactory):
     description = "ACH deposit"
 
 
-class PostingFactory(factory.django.DjangoModelFactory):
-    """One leg; a journal must balance per asset at commit, so use ``deposit_journal`` unless the
-    test never commits (the default pytest-django transaction is rolled back)."""
-
-    class Meta:
-        model = Posting
-
-    journal = factory.SubFactory(JournalFactory)
-    ledger_account = factory.SubFactory(ClientCashLedgerFactory)
-    asset = "USD"
-    amount = Decimal("10000.00")
-
-
 def deposit_journal(
     *, account: Account, amount: Decimal = Decimal("10000.00"), currency: str = "USD"
 ) -> Journal:
     """A balanced deposit: ``amount`` from the bank rail into the account's settled cash. Builds
-    the postings only; use the ledger services when balances must agree with the ledger."""
+    the postings only (both in one statement: the database refuses a statement that leaves a
+    journal unbalanced); use the ledger services when balances must agree with the ledger."""
     journal = JournalFactory(kind=JournalKind.DEPOSIT)
-    PostingFactory(
-        journal=journal,
-        ledger_account=ClientCashLedgerFactory(account=account),
-        asset=currency,
-        amount=amount,
-    )
-    PostingFactory(
-        journal=journal,
-        ledger_account=FirmLedgerFactory(kind=LedgerAccountKind.BANK),
-        asset=currency,
-        amount=-amount,
+    client_cash = ClientCashLedgerFactory(account=account)
+    bank = FirmLedgerFactory(kind=LedgerAccountKind.BANK)
+    Posting.objects.bulk_create(
+        [
+            Posting(journal=journal, ledger_account=client_cash, asset=currency, amount=amount),
+            Posting(journal=journal, ledger_account=bank, asset=currency, amount=-amount),
+        ]
     )
     return journal
 

@@ -1,18 +1,20 @@
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from apps.common.errors import ValidationFailed
 from apps.positions.choices import JournalKind, LedgerAccountKind
 from apps.positions.models import CashBalance, Journal, Position, Posting
 from apps.positions.selectors import ledger_reconciliation
 from apps.positions.services import (
+    JournalEntry,
     Leg,
     cash_deposit,
     client_ledger_account,
     firm_ledger_account,
     ledger_post,
+    post_journals,
     securities_transfer_in,
 )
 from tests.clients.factories import AccountFactory
@@ -56,16 +58,28 @@ def test_an_unbalanced_journal_is_refused_before_anything_is_written():
     assert not Journal.objects.filter(reference="bad").exists()
 
 
-def test_the_database_itself_refuses_to_commit_an_unbalanced_journal():
+def test_the_database_itself_refuses_a_statement_that_leaves_a_journal_unbalanced():
     account = AccountFactory()
     cash = client_ledger_account(account, LedgerAccountKind.CLIENT_CASH)
+    bank = firm_ledger_account(LedgerAccountKind.BANK)
+    journal = Journal.objects.create(kind=JournalKind.CORRECTION, reference="raw")
 
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        journal = Journal.objects.create(kind=JournalKind.CORRECTION, reference="raw")
         Posting.objects.create(journal=journal, ledger_account=cash, asset="USD", amount=Decimal(5))
-        with connection.cursor() as cursor:
-            # What COMMIT would do: run the deferred balance check now.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        Posting.objects.bulk_create(
+            [
+                Posting(journal=journal, ledger_account=cash, asset="USD", amount=Decimal(5)),
+                Posting(journal=journal, ledger_account=bank, asset="USD", amount=Decimal(-4)),
+            ]
+        )
+    Posting.objects.bulk_create(
+        [
+            Posting(journal=journal, ledger_account=cash, asset="USD", amount=Decimal(5)),
+            Posting(journal=journal, ledger_account=bank, asset="USD", amount=Decimal(-5)),
+        ]
+    )
+    assert journal.postings.count() == 2
 
 
 def test_postings_cannot_be_changed_or_deleted():
@@ -113,3 +127,42 @@ def test_reconciliation_reports_a_balance_that_drifted_from_its_postings():
 
     assert len(problems) == 1
     assert "settled" in problems[0]
+
+
+def test_many_journals_book_together_once_each_and_move_the_balances_they_feed():
+    accounts = [AccountFactory() for _ in range(3)]
+    bank = firm_ledger_account(LedgerAccountKind.BANK)
+
+    def deposit(account, amount: str, reference: str) -> JournalEntry:
+        cash = client_ledger_account(account, LedgerAccountKind.CLIENT_CASH)
+        legs = [Leg(bank, "USD", -Decimal(amount)), Leg(cash, "USD", Decimal(amount))]
+        return JournalEntry(JournalKind.DEPOSIT, reference, legs)
+
+    entries = [deposit(a, "100", f"many-{i}") for i, a in enumerate(accounts)]
+    entries.append(deposit(accounts[0], "5.5", "many-3"))
+
+    assert post_journals(entries) == {"many-0", "many-1", "many-2", "many-3"}
+    assert post_journals([*entries[2:], deposit(accounts[1], "7", "many-4")]) == {"many-4"}
+
+    settled = {b.account_id: b.settled for b in CashBalance.objects.filter(account__in=accounts)}
+    assert settled == {
+        accounts[0].pk: Decimal("105.5"),
+        accounts[1].pk: Decimal(107),
+        accounts[2].pk: Decimal(100),
+    }
+    assert ledger_reconciliation() == []
+
+
+def test_two_journals_with_one_reference_in_one_call_are_refused():
+    account = AccountFactory()
+    cash = client_ledger_account(account, LedgerAccountKind.CLIENT_CASH)
+    bank = firm_ledger_account(LedgerAccountKind.BANK)
+    legs = [Leg(bank, "USD", Decimal(-1)), Leg(cash, "USD", Decimal(1))]
+
+    with pytest.raises(ValidationFailed) as refused:
+        post_journals(
+            [JournalEntry("deposit", "twice", legs), JournalEntry("deposit", "twice", legs)]
+        )
+
+    assert refused.value.code == "duplicate_reference"
+    assert not Journal.objects.filter(reference="twice").exists()
