@@ -23,6 +23,7 @@ from apps.api import selectors, services
 from apps.api.base import AnyKeyScope, ApiView
 from apps.api.serializers import (
     ActivitiesInputSerializer,
+    AssetClassInputSerializer,
     AssetListInputSerializer,
     AssetOutputSerializer,
     CalendarInputSerializer,
@@ -168,6 +169,10 @@ class OrderListApi(ApiView):
             direction=query["direction"],
             symbols=query.get("symbols"),
             side=query.get("side"),
+            # Named symbols are asked for explicitly, whatever their class.
+            asset_classes=None
+            if query.get("symbols")
+            else selectors.asset_classes(query.get("asset_class")),
         )
         return Response([OrderOutputSerializer(o).data for o in orders])
 
@@ -248,10 +253,17 @@ class OrderCancelAllApi(ApiView):
 
 
 class PositionListApi(ApiView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(
+        parameters=[AssetClassInputSerializer],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="Positions: us_equity, us_option and crypto unless asset_class asks bond or future",
+    )
     def get(self, request: Request, **kwargs: Any) -> Response:
         account = _account_of(self, request, kwargs)
-        positions = selectors.positions_open(accounts=[account])
+        query = self.query(AssetClassInputSerializer)
+        positions = selectors.positions_open(
+            accounts=[account], asset_class=query.get("asset_class")
+        )
         return Response([PositionOutputSerializer(p).data for p in positions])
 
 

@@ -23,6 +23,7 @@ from apps.api.serializers import (
     AccountUpdateInputSerializer,
     AchRelationshipInputSerializer,
     AchRelationshipOutputSerializer,
+    AssetClassInputSerializer,
     BrokerAccountOutputSerializer,
     JournalInputSerializer,
     PositionOutputSerializer,
@@ -143,12 +144,14 @@ class AccountCloseApi(BrokerScope):
 class AllAccountsPositionsApi(BrokerScope):
     @extend_schema(
         operation_id="broker_positions_all_accounts",
+        parameters=[AssetClassInputSerializer],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         accounts = list(self.partner_accounts())
+        asset_class = self.query(AssetClassInputSerializer).get("asset_class")
         positions: dict[str, list] = {str(a.pk): [] for a in accounts}
-        for figures in selectors.positions_open(accounts=accounts):
+        for figures in selectors.positions_open(accounts=accounts, asset_class=asset_class):
             positions[str(figures.position.account_id)].append(
                 PositionOutputSerializer(figures).data
             )

@@ -75,19 +75,24 @@ def mark_price(instrument: Instrument) -> Decimal:
 # Assets
 
 
+def asset_classes(asset_class: str | None) -> list[str]:
+    """Our asset classes for an Alpaca ``asset_class`` filter (comma-separated). Without one,
+    the classes the SDK's models know: a bond or a future would fail them, so those appear
+    only when a request asks for ``bond`` or ``future``."""
+    classes: list[str] = []
+    for name in (asset_class or ",".join(SDK_ASSET_CLASSES)).split(","):
+        classes.extend(OUR_CLASSES_FOR.get(name.strip(), []))
+    return classes
+
+
 def assets_list(
     *,
     asset_class: str | None = None,
     status: str | None = None,
     exchange: str | None = None,
 ) -> QuerySet[Instrument]:
-    """Instruments as the SDK's assets. Without ``asset_class`` only the classes the SDK knows
-    are listed (a bond or a future would fail its model); asking for ``bond`` or ``future``
-    lists those."""
-    classes: list[str] = []
-    for name in (asset_class or ",".join(SDK_ASSET_CLASSES)).split(","):
-        classes.extend(OUR_CLASSES_FOR.get(name.strip(), []))
-    queryset = Instrument.objects.filter(asset_class__in=classes).select_related(
+    """Instruments as the SDK's assets, of :func:`asset_classes`."""
+    queryset = Instrument.objects.filter(asset_class__in=asset_classes(asset_class)).select_related(
         "venue", "underlying"
     )
     if status == "inactive":
@@ -172,14 +177,17 @@ def _held_for_orders(account_ids: Iterable) -> dict[tuple, Decimal]:
     return held
 
 
-def positions_open(*, accounts: Iterable[Account]) -> list[PositionFigures]:
-    """Open positions (non-zero quantity) of the accounts, with their marks."""
+def positions_open(
+    *, accounts: Iterable[Account], asset_class: str | None = None, every_class: bool = False
+) -> list[PositionFigures]:
+    """Open positions (non-zero quantity) of the accounts, with their marks: of
+    :func:`asset_classes`, or of every class."""
     account_ids = [a.pk for a in accounts]
+    positions = Position.objects.filter(account_id__in=account_ids).exclude(quantity=0)
+    if not every_class:
+        positions = positions.filter(instrument__asset_class__in=asset_classes(asset_class))
     positions = list(
-        Position.objects.filter(account_id__in=account_ids)
-        .exclude(quantity=0)
-        .select_related("instrument__venue")
-        .order_by("account_id", "instrument__symbol")
+        positions.select_related("instrument__venue").order_by("account_id", "instrument__symbol")
     )
     held = _held_for_orders(account_ids)
     figures = []
@@ -193,7 +201,7 @@ def positions_open(*, accounts: Iterable[Account]) -> list[PositionFigures]:
 
 def position_open(*, account: Account, symbol_or_id: str) -> PositionFigures:
     instrument = asset_get(symbol_or_id=symbol_or_id)
-    for figures in positions_open(accounts=[account]):
+    for figures in positions_open(accounts=[account], every_class=True):
         if figures.instrument.pk == instrument.pk:
             return figures
     raise NotFound("position_not_found", "position does not exist")
@@ -260,7 +268,7 @@ def _margins(figures: PositionFigures) -> tuple[Decimal, Decimal]:
 def trade_account(*, account: Account) -> TradeAccountFigures:
     currency = account.base_currency
     balance = CashBalance.objects.filter(account=account, currency=currency).first()
-    positions = positions_open(accounts=[account])
+    positions = positions_open(accounts=[account], every_class=True)  # the account's value
     long_value = sum((p.market_value for p in positions if p.market_value > 0), Decimal(0))
     short_value = sum((p.market_value for p in positions if p.market_value < 0), Decimal(0))
     initial = sum((_margins(p)[0] for p in positions), Decimal(0))

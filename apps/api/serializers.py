@@ -123,7 +123,14 @@ class OrderReplaceInputSerializer(serializers.Serializer):
         return attrs
 
 
-class OrderListInputSerializer(serializers.Serializer):
+class AssetClassInputSerializer(serializers.Serializer):
+    asset_class = serializers.CharField(
+        required=False,
+        help_text="Comma-separated: us_equity, us_option, crypto (the default), bond, future",
+    )
+
+
+class OrderListInputSerializer(AssetClassInputSerializer):
     status = serializers.ChoiceField(choices=["open", "closed", "all"], default="open")
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
     after = serializers.DateTimeField(required=False)
@@ -204,9 +211,8 @@ def _ts(value: dt.datetime | None) -> str | None:
 # Assets and positions
 
 
-class AssetListInputSerializer(serializers.Serializer):
+class AssetListInputSerializer(AssetClassInputSerializer):
     status = serializers.ChoiceField(choices=["active", "inactive"], required=False)
-    asset_class = serializers.CharField(required=False)
     exchange = serializers.CharField(required=False)
     attributes = serializers.CharField(required=False)
 

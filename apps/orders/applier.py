@@ -161,19 +161,34 @@ class _Batch:
 
     def lock_balances_and_positions(self, events: list[tuple]) -> None:
         """Lock, in the order every ledger writer uses (cash, then positions), the cash balances
-        of the batch's accounts and the positions its trades move."""
+        the batch's events can move (trades, and reservations released by final states) and the
+        positions its trades move. An acceptance moves neither: a batch of them locks nothing
+        the order service waits for."""
+        moving: list[Order] = []
+        for event in events:
+            kind = event[0]
+            if kind == "trade":
+                moving += [o for o in (self.order(event[7]), self.order(event[10])) if o]
+            elif kind == "replaced":
+                moving += [o for o in (self.order(event[4]), self.order(event[5])) if o]
+            elif kind in ("rejected", "canceled", "expired"):
+                order = self.order(event[4])
+                if order is not None:
+                    moving.append(order)
+                    if event[0] == "rejected":  # a refused replace releases its replacement
+                        moving += [o for o in self.orders.values() if o.replaces_id == order.pk]
         lock_cash_balances(
             (order.account_id, currency)
-            for order in self.orders.values()
+            for order in moving
             for currency in (order.account.base_currency, order.instrument.currency)
         )
-        pairs = set()
-        for event in events:
-            if event[0] == "trade":
-                for order in (self.order(event[7]), self.order(event[10])):
-                    if order is not None:
-                        pairs.add((order.account_id, order.instrument_id))
-        self.positions = lock_positions(pairs)
+        self.positions = lock_positions(
+            (o.account_id, o.instrument_id)
+            for event in events
+            if event[0] == "trade"
+            for o in (self.order(event[7]), self.order(event[10]))
+            if o is not None
+        )
 
     def order(self, order_id: Any) -> Order | None:
         return self.orders.get(str(order_id)) if order_id is not None else None

@@ -21,6 +21,7 @@ def orders_for_account(
     direction: str = "desc",
     symbols: list[str] | None = None,
     side: str | None = None,
+    asset_classes: list[str] | None = None,
 ) -> QuerySet[Order]:
     """The account's orders, filtered the way Alpaca's GET /v2/orders filters them."""
     orders = Order.objects.filter(account=account).select_related(
@@ -38,6 +39,8 @@ def orders_for_account(
         orders = orders.filter(instrument__symbol__in=symbols)
     if side:
         orders = orders.filter(side=side)
+    if asset_classes is not None:
+        orders = orders.filter(instrument__asset_class__in=asset_classes)
     orders = orders.order_by("created_at" if direction == "asc" else "-created_at")
     return orders[:limit] if limit else orders
 

@@ -22,7 +22,9 @@ from django.db import connection
 from django.test import override_settings
 
 from apps.clients.models import Account
-from apps.matching.transport import delete_prefix_keys
+from apps.matching.commands import now_ns
+from apps.matching.engine import SetSession
+from apps.matching.transport import delete_prefix_keys, publish_commands
 from apps.orders.models import Execution, Order
 from apps.orders.services import order_approve_held
 from apps.positions.models import CashBalance, Position
@@ -165,6 +167,59 @@ def test_market_ioc_fok_and_stop_orders(stack, demo, server_url):
         )
     )
     assert final(trader, stop.id, OrderStatus.NEW).stop_price == "120"
+
+
+def sessions(symbol: str, *states: str) -> None:
+    """What the scheduler sends from the calendar, sent now for one symbol."""
+    publish_commands(0, [SetSession(ts_ns=now_ns(), symbol=symbol, state=s) for s in states])
+
+
+def test_opening_auction_orders_cross_at_the_auction_price(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    sessions("AMZN", "pre_close", "closing_auction", "closed", "pre_open")  # the next morning
+    ask = maker.submit_order(limit("AMZN", 40, OrderSide.SELL, 189.5, tif=TimeInForce.OPG))
+    bid = trader.submit_order(limit("AMZN", 25, OrderSide.BUY, 191, tif=TimeInForce.OPG))
+    final(trader, bid.id, OrderStatus.NEW)  # a call: crossing orders rest until the uncross
+
+    sessions("AMZN", "opening_auction", "continuous")
+
+    # Both order prices execute 25 with the same imbalance: the one nearer the reference (190)
+    # is the auction price.
+    assert final(trader, bid.id, OrderStatus.FILLED).filled_avg_price == "189.5"
+    rest = final(maker, ask.id, OrderStatus.EXPIRED)  # on-open only: the rest does not stay
+    assert rest.filled_qty == "25"
+
+
+def test_closing_auction_orders_wait_for_the_close(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    ask = maker.submit_order(limit("GOOGL", 30, OrderSide.SELL, 169.8, tif=TimeInForce.CLS))
+    bid = trader.submit_order(limit("GOOGL", 30, OrderSide.BUY, 171, tif=TimeInForce.CLS))
+    assert final(trader, bid.id, OrderStatus.NEW).filled_qty == "0"  # held for the close
+
+    sessions("GOOGL", "pre_close", "closing_auction", "closed")
+
+    assert final(trader, bid.id, OrderStatus.FILLED).filled_avg_price == "169.8"
+    assert final(maker, ask.id, OrderStatus.FILLED).filled_qty == "30"
+
+
+def test_close_all_positions_sells_every_holding_back(stack, demo, server_url):
+    closer, maker = demo.trading(server_url, "DEMO0002"), demo.trading(server_url, MAKER)
+    for symbol, price in (("META", 560), ("TSLA", 250)):
+        maker.submit_order(limit(symbol, 10, OrderSide.SELL, price))
+        final(
+            closer,
+            closer.submit_order(limit(symbol, 4, OrderSide.BUY, price)).id,
+            OrderStatus.FILLED,
+        )
+        maker.submit_order(limit(symbol, 10, OrderSide.BUY, price - 1))  # a bid to sell into
+
+    closing = closer.close_all_positions(cancel_orders=True)
+
+    assert sorted(c.symbol for c in closing) == ["META", "TSLA"]
+    for response in closing:
+        sold = final(closer, response.order_id, OrderStatus.FILLED)
+        assert (sold.side, sold.qty) == (OrderSide.SELL, "4")
+    assert closer.get_all_positions() == []
 
 
 def test_a_held_order_fills_after_a_risk_manager_approves_it(stack, demo, server_url):

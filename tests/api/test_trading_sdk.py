@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import AssetClass, OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
@@ -16,8 +17,11 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
 )
 
+from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
+from tests.orders.factories import OrderFactory
+from tests.trading import holding
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,3 +193,27 @@ def test_assets_clock_and_calendar_parse(demo, live_server):
     assert days[-1].close.time() == dt.time(13, 0)
     assert days[0].open.time() == dt.time(9, 30)
     assert days[0].close.time() == dt.time(16, 0)
+
+
+def test_bonds_appear_in_positions_and_orders_only_when_asked_for(demo, live_server):
+    maker = demo.accounts["DEMO0005"]
+    bond = Instrument.objects.get(asset_class="bond", symbol="UST-4.25-2034")
+    holding(maker, bond, Decimal(20), Decimal("98.50"))
+    OrderFactory(account=maker, instrument=bond, side="sell", quantity=5, limit_price=99)
+    client = demo.trading(live_server.url, "DEMO0005")
+
+    # The SDK's models know no bonds: its own calls still parse, without them.
+    assert bond.symbol not in {p.symbol for p in client.get_all_positions()}
+    assert bond.symbol not in {o.symbol for o in client.get_orders()}
+
+    key_id, secret = demo.keys["DEMO0005"]
+    raw = requests.Session()
+    raw.headers.update({"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret})
+    positions = raw.get(f"{live_server.url}/v2/positions", params={"asset_class": "bond"}).json()
+    assert [(p["symbol"], p["qty"], p["asset_class"]) for p in positions] == [
+        (bond.symbol, "20", "bond")
+    ]
+    orders = raw.get(f"{live_server.url}/v2/orders", params={"asset_class": "bond"}).json()
+    assert [(o["symbol"], o["qty"]) for o in orders] == [(bond.symbol, "5")]
+    named = raw.get(f"{live_server.url}/v2/orders", params={"symbols": bond.symbol}).json()
+    assert len(named) == 1
