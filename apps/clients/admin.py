@@ -20,7 +20,16 @@ from guardian.admin import GuardedModelAdminMixin
 from guardian.shortcuts import get_objects_for_user
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.clients.models import Account, Client, ClientUser, Partner, RiskLimit, TradingPermission
+from apps.clients.models import (
+    Account,
+    Client,
+    ClientUser,
+    Partner,
+    RiskLimit,
+    TradingPermission,
+    Watchlist,
+    WatchlistEntry,
+)
 from apps.clients.selectors import accounts_visible_to
 
 _DEFAULT_CHANGE_FORM = "admin/change_form.html"
@@ -321,3 +330,25 @@ class RiskLimitAdmin(AccountScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["account__number", "account__client__legal_name"]
     list_select_related = ["account"]
     autocomplete_fields = ["account"]
+
+
+class WatchlistEntryInline(admin.TabularInline):
+    model = WatchlistEntry
+    autocomplete_fields = ["instrument"]
+    extra = 0
+
+
+@admin.register(Watchlist)
+class WatchlistAdmin(admin.ModelAdmin):
+    """A user's desk watchlist: support staff can look at it when a trader asks."""
+
+    list_display = ["user", "updated_at"]
+    search_fields = ["user__username"]
+    inlines = [WatchlistEntryInline]
+
+
+@admin.register(WatchlistEntry)
+class WatchlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["watchlist", "instrument", "position"]
+    list_select_related = ["watchlist__user", "instrument"]
+    search_fields = ["watchlist__user__username", "instrument__symbol"]

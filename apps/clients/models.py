@@ -234,3 +234,38 @@ class RiskLimit(models.Model):
 
     def __str__(self) -> str:
         return f"Limits of {self.account}"
+
+
+class Watchlist(models.Model):
+    """The instruments a user watches, in their order: the desk shows them with live quotes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlist"
+    )
+    instruments = models.ManyToManyField(
+        "instruments.Instrument", through="WatchlistEntry", related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Watchlist of {self.user}"
+
+
+class WatchlistEntry(models.Model):
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="entries")
+    instrument = models.ForeignKey(
+        "instruments.Instrument", on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveIntegerField(help_text="Place in the list, from the top")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["watchlist", "instrument"], name="watched_once_per_list"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.watchlist}: {self.instrument}"

@@ -9,8 +9,21 @@ from django.db import connection, transaction
 from guardian.shortcuts import assign_perm
 
 from apps.clients.choices import AccountStatus, AccountType
-from apps.clients.models import Account, Client, Partner, RiskLimit, TradingPermission
+from apps.clients.models import (
+    Account,
+    Client,
+    Partner,
+    RiskLimit,
+    TradingPermission,
+    Watchlist,
+    WatchlistEntry,
+)
 from apps.compliance.services import audit_record
+from apps.instruments.models import Instrument
+
+# A first watchlist: the demo's most traded names.
+DEFAULT_WATCHLIST = ["AAPL", "MSFT", "NVDA", "TSLA", "SPY", "QQQ", "BTC-USD", "ETH-USD"]
+WATCHLIST_MAX = 30
 
 
 def next_account_number() -> str:
@@ -87,3 +100,44 @@ def account_open(
         changes={"number": account.number, "type": account_type, "client": client.pk},
     )
     return account
+
+
+def watchlist_symbols(*, user: AbstractBaseUser) -> list[str]:
+    """The user's watchlist, top first; a first visit gets the default list, saved."""
+    entries = WatchlistEntry.objects.filter(watchlist__user=user)
+    symbols = list(entries.values_list("instrument__symbol", flat=True))
+    if symbols or Watchlist.objects.filter(user=user).exists():  # one query on most visits
+        return symbols
+    watchlist, created = Watchlist.objects.get_or_create(user=user)
+    if created:
+        _watchlist_set(watchlist, DEFAULT_WATCHLIST)
+    return list(entries.values_list("instrument__symbol", flat=True))
+
+
+@transaction.atomic
+def watchlist_add(*, user: AbstractBaseUser, symbol: str) -> list[str]:
+    """Put ``symbol`` at the top of the user's watchlist (known instruments only; at most
+    WATCHLIST_MAX names, the oldest at the bottom dropped)."""
+    symbols = watchlist_symbols(user=user)
+    if symbol not in symbols and Instrument.objects.filter(symbol=symbol).exists():
+        _watchlist_set(Watchlist.objects.get(user=user), [symbol, *symbols][:WATCHLIST_MAX])
+    return watchlist_symbols(user=user)
+
+
+@transaction.atomic
+def watchlist_remove(*, user: AbstractBaseUser, symbol: str) -> list[str]:
+    symbols = watchlist_symbols(user=user)
+    if symbol in symbols:
+        symbols.remove(symbol)
+        _watchlist_set(Watchlist.objects.get(user=user), symbols)
+    return symbols
+
+
+def _watchlist_set(watchlist: Watchlist, symbols: list[str]) -> None:
+    instruments = Instrument.objects.in_bulk(symbols, field_name="symbol")
+    watchlist.entries.all().delete()
+    WatchlistEntry.objects.bulk_create(
+        WatchlistEntry(watchlist=watchlist, instrument=instruments[symbol], position=place)
+        for place, symbol in enumerate(s for s in symbols if s in instruments)
+    )
+    watchlist.save(update_fields=["updated_at"])

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.clients.models import Account
+from apps.clients.services import watchlist_add, watchlist_remove, watchlist_symbols
 from apps.common.errors import DomainError
 from apps.instruments.models import Instrument
 from apps.instruments.rules import price_band
@@ -30,8 +31,6 @@ from apps.orders.selectors import executions_for_account, orders_for_account
 from apps.orders.services import order_cancel, order_replace, order_submit
 from apps.web.desk_forms import InstrumentSearchForm, OrderTicketForm, ReplaceOrderForm
 from apps.web.selectors import (
-    DEFAULT_WATCHLIST,
-    WATCHLIST_MAX,
     account_activity,
     account_balances,
     chart_bars,
@@ -45,7 +44,6 @@ from apps.web.templatetags.desk import num, px
 
 # htmx listens for this event on <body> and refreshes the blotters (see desk.js and templates).
 ORDERS_CHANGED = "orders-changed"
-WATCHLIST_SESSION_KEY = "desk_watchlist"
 BLOTTER_ROWS = 50
 BARS_LOOKBACK = dt.timedelta(hours=24)
 
@@ -68,10 +66,6 @@ def _account_or_404(request: HttpRequest, account_id: UUID) -> Account:
     if account is None:
         raise Http404("No such account")
     return account
-
-
-def _watchlist(request: HttpRequest) -> list[str]:
-    return list(request.session.get(WATCHLIST_SESSION_KEY) or DEFAULT_WATCHLIST)
 
 
 def _instrument_context(instrument: Instrument | None) -> dict[str, Any]:
@@ -127,8 +121,7 @@ def desk(request: HttpRequest, account_id: UUID | None = None) -> HttpResponse:
     if account is None:
         raise Http404("No such account")
 
-    symbols = _watchlist(request)
-    watch = watchlist_rows(symbols=symbols)
+    watch = watchlist_rows(symbols=watchlist_symbols(user=request.user))
     wanted = (request.GET.get("symbol") or "").upper()
     instrument = next((row.instrument for row in watch if row.instrument.symbol == wanted), None)
     if instrument is None and wanted:
@@ -330,17 +323,14 @@ def desk_search(request: HttpRequest, account_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def desk_watchlist(request: HttpRequest, account_id: UUID) -> HttpResponse:
-    """Add (``add=SYMBOL``) or remove (``remove=SYMBOL``) a watchlist name; the list lives in the
-    session. Answers with the watchlist rows."""
+    """Add (``add=SYMBOL``) or remove (``remove=SYMBOL``) a name of the user's watchlist.
+    Answers with the watchlist rows."""
     account = _account_or_404(request, account_id)
-    symbols = _watchlist(request)
-    add = (request.POST.get("add") or "").strip().upper()
-    remove = (request.POST.get("remove") or "").strip().upper()
-    if add and add not in symbols and Instrument.objects.filter(symbol=add).exists():
-        symbols = [add, *symbols][:WATCHLIST_MAX]
-    if remove in symbols:
-        symbols.remove(remove)
-    request.session[WATCHLIST_SESSION_KEY] = symbols
+    symbols = watchlist_symbols(user=request.user)
+    if add := (request.POST.get("add") or "").strip().upper():
+        symbols = watchlist_add(user=request.user, symbol=add)
+    if remove := (request.POST.get("remove") or "").strip().upper():
+        symbols = watchlist_remove(user=request.user, symbol=remove)
     watch = watchlist_rows(symbols=symbols)
     response = render(
         request,

@@ -22,9 +22,6 @@ from apps.orders.models import Execution
 from apps.positions.models import CashBalance, Position, Posting
 from apps.risk.pretrade import buying_power
 
-# Shown when the session has no watchlist yet: the demo's most traded names.
-DEFAULT_WATCHLIST = ["AAPL", "MSFT", "NVDA", "TSLA", "SPY", "QQQ", "BTC-USD", "ETH-USD"]
-WATCHLIST_MAX = 30
 SEARCH_LIMIT = 20
 
 

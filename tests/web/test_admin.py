@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.clients.choices import Role
 from apps.clients.roles import roles_sync
+from apps.clients.services import watchlist_add
 from apps.compliance.models import RestrictedInstrument
 from apps.compliance.services import audit_record
 from apps.instruments.models import SettlementCycle
@@ -88,6 +89,7 @@ def one_of_everything(db):
     SettlementCycle.objects.create(asset_class="equity", days=1)
     RestrictedInstrument.objects.create(instrument=execution.instrument, reason="Pending deal")
     ShardProgress.objects.create(shard=0, last_seq=execution.engine_sequence)
+    watchlist_add(user=UserFactory(), symbol=execution.instrument.symbol)
     return execution
 
 

@@ -451,9 +451,9 @@ def test_desk_query_budget_does_not_grow_with_orders(
     _busy_account(account, aapl, 30)
     url = reverse("desk-account", args=[account.pk])
     browser.get(url)  # warm the session
-    # session, user, accounts, watchlist (instruments, last trades), cash, positions (rows, last
-    # trades), open orders, executions, activity: flat however many orders there are.
-    with django_assert_max_num_queries(11):
+    # session, user, accounts, watchlist (its names, instruments, last trades), cash, positions
+    # (rows, last trades), open orders, executions, activity: flat however many orders there are.
+    with django_assert_max_num_queries(12):
         assert browser.get(url + "?symbol=AAPL").status_code == 200
 
 
