@@ -1,9 +1,10 @@
 """Market data reads: the latest state from the Redis cache, bars and trades from PostgreSQL.
 
 Bars coarser than a minute are derived here by grouping the stored 1-minute bars in SQL
-(``date_bin`` for minutes, hours and days in UTC; ``date_trunc`` for weeks and months), so
-there is a single source of truth: open of the first minute, close of the last, max/min,
-summed volume and trade count, VWAP = sum(notional) / sum(volume).
+(``date_bin`` for minutes and hours; days, weeks and months start at midnight in the venue's
+time zone, as exchanges and Alpaca date daily bars), so there is a single source of truth:
+open of the first minute, close of the last, max/min, summed volume and trade count,
+VWAP = sum(notional) / sum(volume).
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ def _dec(value: bytes | str | None) -> Decimal | None:
     return Decimal(value) if value else None
 
 
-def prev_close(spec: MarketSpec, *, today: dt.date | None = None) -> Decimal | None:
-    """Yesterday's close: the close of the last bar before today (UTC), else the instrument's
-    reference price as it stood when first asked today. Cached per symbol and day."""
-    today = today or dt.datetime.now(dt.UTC).date()
+def prev_close(spec: MarketSpec, *, now: dt.datetime | None = None) -> Decimal | None:
+    """The previous day's close: the close of the last bar before today's midnight in the
+    venue's time zone, else the instrument's reference price as it stood when first asked
+    today. Cached per symbol and day."""
+    today, midnight = spec.today(now or dt.datetime.now(dt.UTC))
     found, value = cached_prev_close(spec.symbol, today)
     if found:
         return value
-    midnight = dt.datetime.combine(today, dt.time(0), tzinfo=dt.UTC)
     value = (
         Bar.objects.filter(instrument_id=spec.instrument_id, start__lt=midnight)
         .order_by("-start")
@@ -237,9 +238,12 @@ SELECT symbol, bucket AS start,
        sum(volume) AS volume, sum(trade_count) AS trade_count,
        round(sum(notional) / sum(volume), 8) AS vwap
 FROM (
-    SELECT symbol, start, open, high, low, close, volume, trade_count, notional, {bucket} AS bucket
-    FROM marketdata_bar
-    WHERE symbol = ANY(%s) AND start >= %s AND start < %s
+    SELECT bar.symbol, start, open, high, low, close, volume, trade_count, notional,
+           {bucket} AS bucket
+    FROM marketdata_bar bar
+    JOIN instruments_instrument instrument ON instrument.id = bar.instrument_id
+    JOIN instruments_venue venue ON venue.id = instrument.venue_id
+    WHERE bar.symbol = ANY(%s) AND start >= %s AND start < %s
 ) minute_bars
 GROUP BY symbol, bucket
 ORDER BY symbol, bucket {direction}
@@ -264,10 +268,14 @@ def bars(
     compared with the minute bars' starts (so a 5Min bar may cover minutes outside the range
     only if it is cut by it, as Alpaca does)."""
     mode, arg = parse_timeframe(timeframe)
-    if mode == "bin":
-        bucket = f"date_bin(interval '{arg}', start, timestamptz '1970-01-01 00:00:00+00')"
+    if mode == "trunc":
+        bucket = f"date_trunc('{arg}', start, venue.timezone)"
+    elif arg.endswith("days"):  # n days from the venue's midnight
+        local = "start AT TIME ZONE venue.timezone"
+        bucket = f"date_bin(interval '{arg}', {local}, timestamp '1970-01-01') AT TIME ZONE "
+        bucket += "venue.timezone"
     else:
-        bucket = f"date_trunc('{arg}', start, 'UTC')"
+        bucket = f"date_bin(interval '{arg}', start, timestamptz '1970-01-01 00:00:00+00')"
     sql = _AGGREGATE_SQL.format(bucket=bucket, direction="DESC" if descending else "ASC")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -290,7 +298,7 @@ def latest_bar(symbol: str) -> dict[str, Any] | None:
 
 
 def daily_bars(symbol: str, *, count: int = 2) -> list[dict[str, Any]]:
-    """The last ``count`` UTC daily bars, newest first."""
+    """The last ``count`` daily bars (venue days), newest first."""
     return bars([symbol], timeframe="1Day", limit=count, descending=True)
 
 

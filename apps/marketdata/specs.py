@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from apps.instruments.models import Instrument
 
@@ -23,6 +24,13 @@ class MarketSpec:
     tick_size: Decimal
     lot_size: Decimal
     shard: int
+    timezone: str  # the venue's: a trading day starts at its midnight
+
+    def today(self, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+        """The venue's date at ``now`` and the UTC instant its midnight was."""
+        zone = ZoneInfo(self.timezone)
+        day = now.astimezone(zone).date()
+        return day, dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
     def price(self, ticks: int | None) -> Decimal | None:
         return None if ticks is None else Decimal(ticks) * self.tick_size
@@ -54,6 +62,7 @@ def _spec(instrument: Instrument) -> MarketSpec:
         tick_size=instrument.tick_size,
         lot_size=instrument.lot_size,
         shard=instrument.shard,
+        timezone=instrument.venue.timezone,
     )
 
 
@@ -62,7 +71,7 @@ def spec_for(symbol: str) -> MarketSpec | None:
     spec = _by_symbol.get(symbol)
     if spec is not None:
         return spec
-    instrument = Instrument.objects.filter(symbol=symbol).first()
+    instrument = Instrument.objects.filter(symbol=symbol).select_related("venue").first()
     if instrument is None:
         return None
     spec = _spec(instrument)
@@ -76,7 +85,7 @@ def specs_for(symbols: set[str]) -> dict[str, MarketSpec]:
     missing = [s for s in symbols if s not in _by_symbol]
     if missing:
         with _lock:
-            for instrument in Instrument.objects.filter(symbol__in=missing):
+            for instrument in Instrument.objects.filter(symbol__in=missing).select_related("venue"):
                 _by_symbol[instrument.symbol] = _spec(instrument)
     return {s: _by_symbol[s] for s in symbols if s in _by_symbol}
 

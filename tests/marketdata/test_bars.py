@@ -7,7 +7,7 @@ from apps.marketdata.models import Bar
 from apps.marketdata.selectors import bars, latest_trade
 from apps.marketdata.services import trades_committed
 from apps.orders.applier import TradePrint
-from tests.instruments.factories import EquityFactory
+from tests.instruments.factories import CryptoFactory, EquityFactory
 
 D = Decimal
 T0 = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
@@ -105,8 +105,33 @@ def test_five_minute_hourly_and_daily_bars_are_derived_from_minutes(md):
     daily = bars(["ACME"], timeframe="1Day")
     assert len(daily) == 1
     day = daily[0]
-    assert day["start"] == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    assert day["start"] == dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC)  # midnight in New York
     assert (day["open"], day["high"], day["low"], day["close"]) == (D(100), D(117), D(100), D(117))
     assert day["volume"] == sum(D(1 + i) for i in range(18)) and day["trade_count"] == 18
     window = bars(["ACME"], timeframe="1Hour", start=T0 + dt.timedelta(hours=1), limit=2)
     assert [b["start"].hour for b in window] == [15, 16]
+
+
+def test_a_day_bar_starts_at_midnight_where_the_instrument_trades(md):
+    EquityFactory(symbol="ACME")  # New York
+    CryptoFactory(symbol="BTC-USD", venue__timezone="UTC")
+    evening = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)  # 19:30 in New York (EDT)
+    for symbol in ("ACME", "BTC-USD"):
+        trades_committed(
+            [
+                TradePrint(symbol, D(10), D(1), evening, 1, "buy"),
+                TradePrint(symbol, D(11), D(1), evening + dt.timedelta(hours=2), 2, "buy"),
+            ]
+        )
+
+    acme = bars(["ACME"], timeframe="1Day")
+    assert [(b["start"], b["close"]) for b in acme] == [
+        (dt.datetime(2026, 7, 1, 4, tzinfo=dt.UTC), D(11))  # both on July 1st in New York
+    ]
+    bitcoin = bars(["BTC-USD"], timeframe="1Day")
+    assert [(b["start"], b["close"]) for b in bitcoin] == [
+        (dt.datetime(2026, 7, 1, tzinfo=dt.UTC), D(10)),
+        (dt.datetime(2026, 7, 2, tzinfo=dt.UTC), D(11)),
+    ]
+    weekly = bars(["ACME"], timeframe="1Week")
+    assert weekly[0]["start"] == dt.datetime(2026, 6, 29, 4, tzinfo=dt.UTC)  # Monday, New York
