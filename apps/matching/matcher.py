@@ -1,4 +1,4 @@
-"""The matcher process of one shard: the engine between ``<prefix>:in:<shard>`` and ``:out:``.
+"""The matcher process of one shard: the engine between ``<prefix>:in:{<shard>}`` and ``:out:``.
 
 How it stays exactly-once across crashes and fail-overs (docs/engine.md, "The matcher process"):
 

@@ -5,11 +5,15 @@ so that a test run or a benchmark (its own prefix) never touches the streams of 
 
 Wire format (documented in docs/engine.md, "The matcher process"):
 
-- ``<prefix>:in:<shard>``: one entry per command, field ``c`` = msgpack array (the command
+- ``<prefix>:in:{<shard>}``: one entry per command, field ``c`` = msgpack array (the command
   tuple, ``apps.matching.engine.to_wire``).
-- ``<prefix>:out:<shard>``: one entry per input batch the matcher processed that produced
+- ``<prefix>:out:{<shard>}``: one entry per input batch the matcher processed that produced
   events: ``e`` = msgpack array of event arrays, ``first_seq`` / ``last_seq`` (decimal ints),
   ``in_id`` (the last input stream id of the batch).
+
+Every key of a shard ends in the hash tag ``{<shard>}``: on a Redis Cluster they all live in
+one slot, which the matcher's atomic publish (one Lua script over the input stream, the output
+stream and the progress hash) needs, while different shards spread over the cluster.
 """
 
 from __future__ import annotations
@@ -39,17 +43,17 @@ def prefix() -> str:
 
 def input_stream(shard: int) -> str:
     """Commands for the matcher of ``shard``."""
-    return f"{settings.ENGINE_STREAM_PREFIX}:in:{shard}"
+    return shard_key(shard, "in")
 
 
 def output_stream(shard: int) -> str:
     """Events of the matcher of ``shard``, one entry per processed batch."""
-    return f"{settings.ENGINE_STREAM_PREFIX}:out:{shard}"
+    return shard_key(shard, "out")
 
 
 def shard_key(shard: int, name: str) -> str:
-    """Any other per-shard key (snapshot, progress, lease, metrics)."""
-    return f"{settings.ENGINE_STREAM_PREFIX}:{name}:{shard}"
+    """A key of ``shard`` (streams, snapshot, progress, lease, metrics), hash-tagged by shard."""
+    return f"{settings.ENGINE_STREAM_PREFIX}:{name}:{{{shard}}}"
 
 
 def redis_client() -> redis.Redis:

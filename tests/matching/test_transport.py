@@ -1,6 +1,23 @@
-"""The output stream is trimmed to what every consumer group has acknowledged, never further."""
+"""Stream names, and the output stream trimmed to what every consumer group has acknowledged."""
 
-from apps.matching.transport import output_stream, redis_client, trim_output_stream
+from redis.crc import key_slot
+
+from apps.matching.transport import (
+    input_stream,
+    output_stream,
+    redis_client,
+    shard_key,
+    trim_output_stream,
+)
+
+
+def test_a_shards_keys_share_one_cluster_slot_and_shards_spread(stream_prefix):
+    def slots(shard: int) -> set[int]:
+        names = [input_stream(shard), output_stream(shard), shard_key(shard, "progress")]
+        return {key_slot(name.encode()) for name in names}
+
+    assert len(slots(3)) == 1  # the matcher's publish script touches all three atomically
+    assert len(slots(0) | slots(1) | slots(2) | slots(3)) == 4
 
 
 def _entries(stream: str) -> list[bytes]:
