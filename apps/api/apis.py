@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -186,7 +186,7 @@ class OrderGetApi(ApiView):
 
 class OrderByClientOrderIdApi(ApiView):
     @extend_schema(
-        parameters=[{"name": "client_order_id", "in": "query", "required": True}],
+        parameters=[OpenApiParameter("client_order_id", str, required=True)],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:

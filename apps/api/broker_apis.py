@@ -136,9 +136,15 @@ class AccountCloseApi(BrokerScope):
         services.partner_account_close(account=account, actor_label=self.actor_label)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(operation_id="broker_account_close_action", responses={204: None, **ERRORS})
+
+class AccountCloseActionApi(BrokerScope):
+    """The same close, as ``POST /v1/accounts/{id}/actions/close`` (what the SDK sends)."""
+
+    @extend_schema(
+        operation_id="broker_account_close_action", request=None, responses={204: None, **ERRORS}
+    )
     def post(self, request: Request, account_id: uuid.UUID) -> Response:
-        return self.delete(request, account_id)
+        return AccountCloseApi.delete(self, request, account_id)
 
 
 class AllAccountsPositionsApi(BrokerScope):

@@ -16,7 +16,7 @@ DOC_AUTHENTICATION = [TradingKeyAuthentication, BrokerBasicAuthentication, Sessi
 class ApiSchemaView(SpectacularAPIView):
     authentication_classes = DOC_AUTHENTICATION
     permission_classes = [IsAuthenticated]
-    urlconf = "apps.api.urls"
+    # The whole site's DRF views: the trading and broker API and the market data API.
 
 
 class ApiDocsView(SpectacularSwaggerView):

@@ -96,9 +96,7 @@ broker_urls = [
     ),
     path(
         "accounts/<uuid:account_id>/actions/close",
-        endpoint("BrokerAccountClose", B, broker_apis.AccountCloseApi).as_view(
-            http_method_names=["post"]
-        ),
+        endpoint("BrokerAccountClose", B, broker_apis.AccountCloseActionApi).as_view(),
     ),
     path(
         "accounts/<uuid:account_id>/ach_relationships",

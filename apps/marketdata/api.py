@@ -18,6 +18,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -83,6 +85,34 @@ def _ns_iso(ts_ns: int) -> str:
     from apps.marketdata.messages import iso_from_ns
 
     return iso_from_ns(ts_ns)
+
+
+# The query parameters the views below read (documented for the OpenAPI schema).
+SYMBOLS = [
+    OpenApiParameter(
+        "symbols", str, required=True, description="Comma-separated; crypto as BTC/USD"
+    )
+]
+HISTORY = [
+    *SYMBOLS,
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="RFC 3339 or a date, inclusive"),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="RFC 3339 or a date, exclusive"),
+    OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT:,}, default {DEFAULT_LIMIT:,}"),
+    OpenApiParameter("page_token", str, description="next_page_token of the previous page"),
+    OpenApiParameter("sort", str, enum=["asc", "desc"]),
+]
+BARS = [
+    *HISTORY,
+    OpenApiParameter(
+        "timeframe",
+        str,
+        description="1Min to 59Min, 1Hour to 23Hour, nDay (venue days), 1Week, 1Month",
+    ),
+]
+
+
+def _documented(parameters: list[OpenApiParameter], summary: str):
+    return extend_schema(parameters=parameters, responses=OpenApiTypes.OBJECT, summary=summary)
 
 
 class MarketDataApi(ApiView):
@@ -151,6 +181,7 @@ class MarketDataApi(ApiView):
 
 
 class BarsApi(MarketDataApi):
+    @_documented(BARS, "Bars per symbol, derived from the stored one-minute bars")
     def get(self, request: Request, **kwargs: Any) -> Response:
         symbols = self.symbols(request)
         limit, offset, descending = self.paging(request)
@@ -175,6 +206,7 @@ class BarsApi(MarketDataApi):
 
 
 class TradesApi(MarketDataApi):
+    @_documented(HISTORY, "Trade prints per symbol, as committed")
     def get(self, request: Request, **kwargs: Any) -> Response:
         symbols = self.symbols(request)
         limit, offset, descending = self.paging(request)
@@ -198,6 +230,7 @@ class QuotesApi(MarketDataApi):
     """Quote history from the capped L1 stream; per symbol, ``limit`` each (tokens page only
     single-symbol requests)."""
 
+    @_documented(HISTORY, "Quote (top of book) history per symbol")
     def get(self, request: Request, **kwargs: Any) -> Response:
         symbols = self.symbols(request)
         limit, _offset, descending = self.paging(request)
@@ -226,6 +259,7 @@ class QuotesApi(MarketDataApi):
 
 
 class LatestTradesApi(MarketDataApi):
+    @_documented(SYMBOLS, "The latest trade of each symbol")
     def get(self, request: Request, **kwargs: Any) -> Response:
         out = {}
         for symbol in self.symbols(request):
@@ -236,6 +270,7 @@ class LatestTradesApi(MarketDataApi):
 
 
 class LatestQuotesApi(MarketDataApi):
+    @_documented(SYMBOLS, "The latest quote of each symbol")
     def get(self, request: Request, **kwargs: Any) -> Response:
         out = {}
         for symbol in self.symbols(request):
@@ -246,6 +281,7 @@ class LatestQuotesApi(MarketDataApi):
 
 
 class LatestBarsApi(MarketDataApi):
+    @_documented(SYMBOLS, "The latest one-minute bar of each symbol")
     def get(self, request: Request, **kwargs: Any) -> Response:
         out = {}
         for symbol in self.symbols(request):
@@ -256,6 +292,7 @@ class LatestBarsApi(MarketDataApi):
 
 
 class LatestOrderbooksApi(MarketDataApi):
+    @_documented(SYMBOLS, "The current depth of each symbol")
     def get(self, request: Request, **kwargs: Any) -> Response:
         out = {}
         now = iso(dt.datetime.now(dt.UTC))
@@ -272,6 +309,7 @@ class LatestOrderbooksApi(MarketDataApi):
 class SnapshotsApi(MarketDataApi):
     """Stocks answer ``{symbol: snapshot}``; crypto wraps it in ``{"snapshots": ...}``."""
 
+    @_documented(SYMBOLS, "Latest trade, quote, minute bar, daily and previous daily bar")
     def get(self, request: Request, **kwargs: Any) -> Response:
         out = {}
         for symbol in self.symbols(request):
