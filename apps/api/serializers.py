@@ -169,7 +169,7 @@ class OrderOutputSerializer(serializers.Serializer):
             "asset_id": str(asset_id_for(instrument.symbol)),
             "symbol": instrument.symbol,
             "asset_class": ALPACA_ASSET_CLASS.get(instrument.asset_class, instrument.asset_class),
-            "notional": None,
+            "notional": decimal_string(order.notional),
             "qty": decimal_string(order.quantity),
             "filled_qty": decimal_string(order.filled_quantity),
             "filled_avg_price": decimal_string(order.average_fill_price),
@@ -182,7 +182,7 @@ class OrderOutputSerializer(serializers.Serializer):
             "limit_price": decimal_string(order.limit_price),
             "stop_price": decimal_string(order.stop_price),
             "status": order.status,
-            "extended_hours": bool(getattr(order, "extended_hours", False)),
+            "extended_hours": False,  # not offered: order_submit refuses it
             "legs": None,
             "trail_percent": None,
             "trail_price": None,

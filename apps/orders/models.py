@@ -87,6 +87,11 @@ class Order(models.Model):
     reject_message = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=10, choices=OrderSource.choices)
     reserved_amount = _money(default=Decimal(0), help_text="Buying power held until fill or cancel")
+    notional = _money(
+        null=True,
+        blank=True,
+        help_text="Dollar amount ordered; the quantity is the whole lots it buys at the reference",
+    )
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )

@@ -257,6 +257,13 @@ def order_submit(
                 field="notional",
             )
         quantity = quantity_for_notional(instrument, notional)
+    if extended_hours:
+        raise ValidationFailed(
+            "extended_hours_not_offered",
+            "Extended-hours trading is not offered: outside regular hours our venues run auction "
+            "calls, which day limit orders join without it.",
+            field="extended_hours",
+        )
     client_order_id = client_order_id or str(uuid.uuid4())
 
     with transaction.atomic():
@@ -298,6 +305,7 @@ def order_submit(
             self_trade_prevention=self_trade_prevention or SelfTradePrevention.CANCEL_NEWEST,
             source=source,
             submitted_at=timezone.now(),
+            notional=notional,
             **terms,
         )
         try:

@@ -70,6 +70,38 @@ def test_submit_limit_order_creates_pending_new_order(demo, live_server):
     assert client.get_orders(GetOrdersRequest(status=QueryOrderStatus.CLOSED)) == []
 
 
+def test_a_notional_order_keeps_the_dollar_amount_and_buys_whole_lots(demo, live_server):
+    client = demo.trading(live_server.url)
+
+    order = client.submit_order(
+        MarketOrderRequest(
+            symbol="AAPL", notional=1000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+        )
+    )
+
+    assert (order.notional, order.qty) == ("1000", "4")  # four shares at the 230 reference
+    assert Order.objects.get(pk=order.id).notional == Decimal(1000)
+
+
+def test_extended_hours_is_refused_with_a_reason(demo, live_server):
+    client = demo.trading(live_server.url)
+    request = LimitOrderRequest(
+        symbol="AAPL",
+        qty=1,
+        side=OrderSide.BUY,
+        time_in_force=TimeInForce.DAY,
+        limit_price=229.5,
+        extended_hours=True,
+    )
+
+    with pytest.raises(APIError) as refused:
+        client.submit_order(request)
+
+    assert refused.value.status_code == 422
+    assert "extended_hours_not_offered" in str(refused.value)
+    assert not Order.objects.filter(account=demo.accounts["DEMO0001"]).exists()
+
+
 def test_cancel_order_and_cancel_all(demo, live_server):
     client = demo.trading(live_server.url)
     first = client.submit_order(
