@@ -9,6 +9,7 @@ publishes them only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -645,9 +646,16 @@ def publish_batch(batch: AppliedBatch) -> None:
     if layer is None:
         return
 
-    async def send_all() -> None:
-        for update in batch.updates:
-            await layer.group_send(f"orders.{update.account_id}", update.as_message())
+    by_account: dict[str, list[OrderUpdate]] = defaultdict(list)
+    for update in batch.updates:
+        by_account[update.account_id].append(update)
+
+    async def send_in_order(account_id: str, updates: list[OrderUpdate]) -> None:
+        for update in updates:  # an account's updates in commit order: new before fill
+            await layer.group_send(f"orders.{account_id}", update.as_message())
+
+    async def send_all() -> None:  # accounts side by side: a busy batch is not sent serially
+        await asyncio.gather(*(send_in_order(a, u) for a, u in by_account.items()))
 
     async_to_sync(send_all)()
 
