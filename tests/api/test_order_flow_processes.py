@@ -15,6 +15,7 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     ReplaceOrderRequest,
+    StopLimitOrderRequest,
     StopOrderRequest,
 )
 from django.core.management import call_command
@@ -167,6 +168,31 @@ def test_market_ioc_fok_and_stop_orders(stack, demo, server_url):
         )
     )
     assert final(trader, stop.id, OrderStatus.NEW).stop_price == "120"
+
+
+def test_a_stop_limit_order_waits_for_its_trigger_then_trades_as_a_limit(stack, demo, server_url):
+    trader, maker = demo.trading(server_url, TRADER), demo.trading(server_url, MAKER)
+    grace = demo.trading(server_url, GRACE)
+    maker.submit_order(limit("QQQ", 20, OrderSide.BUY, 498))
+    maker.submit_order(limit("QQQ", 10, OrderSide.SELL, 500))
+    final(trader, trader.submit_order(limit("QQQ", 10, OrderSide.BUY, 500)).id, OrderStatus.FILLED)
+    stop = trader.submit_order(
+        StopLimitOrderRequest(
+            symbol="QQQ",
+            qty=10,
+            side=OrderSide.SELL,
+            time_in_force=TimeInForce.GTC,
+            stop_price=499,
+            limit_price=497,
+        )
+    )
+    assert final(trader, stop.id, OrderStatus.NEW).filled_qty == "0"  # the last trade is 500
+
+    maker.submit_order(limit("QQQ", 1, OrderSide.SELL, 499))
+    final(grace, grace.submit_order(limit("QQQ", 1, OrderSide.BUY, 499)).id, OrderStatus.FILLED)
+
+    # A trade at 499 triggers it; as a limit at 497 it sells into the best bid, 498.
+    assert final(trader, stop.id, OrderStatus.FILLED).filled_avg_price == "498"
 
 
 def sessions(symbol: str, *states: str) -> None:
