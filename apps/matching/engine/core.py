@@ -34,6 +34,16 @@ FOK: Final = "fok"
 OPG: Final = "opg"
 CLS: Final = "cls"
 TIME_IN_FORCE: Final = frozenset({DAY, GTC, GTD, IOC, FOK, OPG, CLS})
+# The time in force as a small int on the order: the hot path tests it with integer compares
+# (a str compare is a call, and a memcmp whenever two codes have the same length).
+TIF_INVALID: Final = 0
+TIF_GTC: Final = 1
+TIF_DAY: Final = 2
+TIF_IOC: Final = 3
+TIF_FOK: Final = 4
+TIF_GTD: Final = 5
+TIF_OPG: Final = 6
+TIF_CLS: Final = 7
 
 CANCEL_NEWEST: Final = "cancel_newest"
 CANCEL_OLDEST: Final = "cancel_oldest"
@@ -118,6 +128,25 @@ Nanos = Any
 NO_LIMIT: Final = -(1 << 62)
 
 
+def tif_code(tif: str) -> int:
+    """The integer code of a time in force (TIF_INVALID for an unknown one)."""
+    if tif == GTC:
+        return TIF_GTC
+    if tif == DAY:
+        return TIF_DAY
+    if tif == IOC:
+        return TIF_IOC
+    if tif == FOK:
+        return TIF_FOK
+    if tif == GTD:
+        return TIF_GTD
+    if tif == OPG:
+        return TIF_OPG
+    if tif == CLS:
+        return TIF_CLS
+    return TIF_INVALID
+
+
 def percent_to_bp(pct: int | str) -> int:
     """Convert a percent given as int or decimal string ('7.5') to integer basis points."""
     if isinstance(pct, int):
@@ -198,6 +227,7 @@ class Order:
         "account",
         "expire_ns",
         "hidden",
+        "is_buy",
         "leaves",
         "level",
         "order_id",
@@ -212,6 +242,7 @@ class Order:
         "stp_mode",
         "tiebreak",
         "tif",
+        "tif_code",
     )
 
     def __init__(
@@ -231,10 +262,13 @@ class Order:
         expire_ns: int | None,
         stp_mode: str,
         tiebreak: int,
+        tif_code: int,
     ) -> None:
         self.order_id = order_id
         self.account = account
         self.side = side
+        self.is_buy = side == BUY
+        self.tif_code = tif_code
         self.order_type = order_type
         self.tif = tif
         self.price = price
@@ -288,6 +322,7 @@ class Order:
             row[13],
             row[14],
             row[15],
+            tif_code(row[4]),
         )
         o.shown = row[10]
         return o
@@ -312,8 +347,9 @@ class Level:
         "count", "head", "hidden_count", "hidden_head", "hidden_queue", "price", "qty", "queue",
     )  # fmt: skip
 
-    def __init__(self, price: int) -> None:
-        # Any, not int: the compiled core then keeps one int object per level for the events.
+    def __init__(self, price: Any) -> None:
+        # Any, not int: the compiled core then keeps one int object per level for the events
+        # (the price object of the order that opened the level) and for the lookup by price.
         self.price: Any = price
         self.queue: list[Order] = []
         self.head = 0
@@ -338,20 +374,48 @@ class Level:
 
 
 class BookSide:
-    """One side of a book: levels by signed key plus the sorted keys, best key last.
+    """One side of a book: its levels sorted best last, their sort keys, and levels by price.
 
-    Bids are keyed by price and asks by -price, so on both sides the best level is ``keys[-1]``
-    (an O(1) peek and pop) and "crosses a limit" is the single test ``key >= limit_key``.
+    The sort key of a level is its price on the bid side and -price on the ask side, so on both
+    sides the best level is ``lvls[-1]`` (an O(1) peek and pop, no hashing) and "crosses a
+    limit" is the single integer test ``keys[-1] >= limit_key``. ``levels`` finds the level of
+    a price (keyed by the price object the level holds, so no key is built for a lookup).
     """
 
-    __slots__ = ("keys", "levels", "side", "sign")
+    __slots__ = ("keys", "levels", "lvls", "side", "sign")
 
     def __init__(self, side: str) -> None:
         self.side = side
         self.sign = 1 if side == BUY else -1
-        # Keys stay int objects (Any) so the compiled core looks levels up without boxing.
         self.levels: dict[Any, Level] = {}
-        self.keys: list[Any] = []
+        self.keys: list[int] = []  # ascending: best last
+        self.lvls: list[Level] = []  # the levels in the order of ``keys``
+
+    def add_level(self, lvl: Level) -> None:
+        """Insert a new level at its place (it must not be there yet)."""
+        key: int = lvl.price if self.sign == 1 else -lvl.price
+        keys = self.keys
+        if not keys or keys[-1] < key:
+            keys.append(key)
+            self.lvls.append(lvl)
+        else:
+            i = bisect_left(keys, key)
+            keys.insert(i, key)
+            self.lvls.insert(i, lvl)
+        self.levels[lvl.price] = lvl
+
+    def remove_level(self, lvl: Level) -> None:
+        """Take a level out (it must be there)."""
+        key: int = lvl.price if self.sign == 1 else -lvl.price
+        keys = self.keys
+        if keys[-1] == key:
+            keys.pop()
+            self.lvls.pop()
+        else:
+            i = bisect_left(keys, key)
+            del keys[i]
+            del self.lvls[i]
+        del self.levels[lvl.price]
 
 
 class Book:
@@ -368,6 +432,8 @@ class Book:
         "dyn_low",
         "held",
         "last_price",
+        "market_buy_key",
+        "market_sell_key",
         "matching",
         "opened",
         "orders",
@@ -393,8 +459,11 @@ class Book:
         self.orders: dict[Any, Order] = {}
         self.pro_rata = spec.algorithm == PRO_RATA
         self.stp = bool(spec.self_trade_prevention)
-        self.band_low = spec.band_low
-        self.band_high = spec.band_high
+        self.band_low: int | None = None
+        self.band_high: int | None = None
+        self.market_buy_key = NO_LIMIT
+        self.market_sell_key = NO_LIMIT
+        self.set_static_band(spec.band_low, spec.band_high)
         pct = spec.dynamic_band_pct
         self.dyn_bp = percent_to_bp(pct) if pct is not None else None
         self.dyn_low: int | None = None
@@ -412,11 +481,20 @@ class Book:
         self.sell_stops: list[tuple[int, int, Order]] = []
         # cls orders waiting for the closing auction call.
         self.held: list[Order] = []
-        self.top_bid_px: int | None = None
+        # Any: the best level's own price object, compared by identity first.
+        self.top_bid_px: Any = None
         self.top_bid_qty = 0
-        self.top_ask_px: int | None = None
+        self.top_ask_px: Any = None
         self.top_ask_qty = 0
         self.recenter_band()
+
+    def set_static_band(self, low: int | None, high: int | None) -> None:
+        """The static price band, and the limit keys market orders match up to (never beyond
+        the band; no band: no limit)."""
+        self.band_low = low
+        self.band_high = high
+        self.market_buy_key = -high if high is not None else NO_LIMIT
+        self.market_sell_key = low if low is not None else NO_LIMIT
 
     def enter(self, state: str) -> None:
         """Set the session state and the flags derived from it."""
@@ -446,8 +524,8 @@ class Book:
         """
         result: list[Order] = []
         for bs in (self.bids, self.asks):
-            for key in bs.keys[::-1]:
-                result.extend(bs.levels[key].live_orders())
+            for lvl in bs.lvls[::-1]:
+                result.extend(lvl.live_orders())
         result.extend(entry[2] for entry in self.buy_stops)
         result.extend(entry[2] for entry in self.sell_stops)
         result.extend(self.held)
@@ -491,8 +569,7 @@ class Engine:
         book.spec = spec
         book.pro_rata = spec.algorithm == PRO_RATA
         book.stp = bool(spec.self_trade_prevention)
-        book.band_low = spec.band_low
-        book.band_high = spec.band_high
+        book.set_static_band(spec.band_low, spec.band_high)
         pct = spec.dynamic_band_pct
         book.dyn_bp = percent_to_bp(pct) if pct is not None else None
         book.reference_price = spec.reference_price
@@ -584,39 +661,45 @@ class Engine:
         ):
             self._reject(out, ts, symbol, oid, account, R_INVALID_ORDER, CMD_NEW)
             return
-        # From here the enums are typed str: native string comparisons once compiled.
+        # From here the enums are typed str (native string comparisons once compiled), and the
+        # time in force an int code.
+        tif_c = tif_code(tif)
         reason = self._check_new(
-            book, ts, side, order_type, tif, qty, price, stop_price, display, hidden, post_only,
+            book, ts, side, order_type, tif_c, qty, price, stop_price, display, hidden, post_only,
             expire_ns, stp_mode,
         )  # fmt: skip
         if reason is not None:
             self._reject(out, ts, symbol, oid, account, reason, CMD_NEW)
             return
-        if order_type == MARKET:
-            price = None
+        if order_type == LIMIT:
+            stop = None
+        else:
+            if order_type == MARKET:
+                price = None
+            stop = stop_price if order_type in (STOP, STOP_LIMIT) else None
         peak = display if display and display < qty else 0
         tb = self.tiebreak = self.tiebreak + 1
         o = Order(
-            oid, account, side, order_type, tif, price, qty, qty,
-            stop_price if order_type in (STOP, STOP_LIMIT) else None,
-            peak, bool(hidden), bool(post_only), expire_ns, stp_mode or CANCEL_NEWEST, tb,
+            oid, account, side, order_type, tif, price, qty, qty, stop, peak,
+            hidden is True or bool(hidden), post_only is True or bool(post_only), expire_ns,
+            stp_mode or CANCEL_NEWEST, tb, tif_c,
         )  # fmt: skip
         self.seq += 1
         out.append((EV_ACCEPTED, self.seq, ts, symbol, oid, account, side, price, qty))
-        if tif == GTD:
+        if tif_c == TIF_GTD:
             heappush(self.gtd, (expire_ns, tb, symbol, o))
-        if o.stop_price is not None:
+        if stop is not None:
             self._add_stop(book, o)
             book.orders[oid] = o
             if book.matching:
                 self._run_stops(book, ts, out)
         elif book.matching:
-            if tif == CLS:
+            if tif_c == TIF_CLS:
                 book.held.append(o)
                 book.orders[oid] = o
                 return
             self._execute(book, o, ts, out)
-            if book.stops_pending():
+            if book.buy_stops or book.sell_stops:
                 self._run_stops(book, ts, out)
         else:
             self._rest(book, o, ts, out)
@@ -630,7 +713,7 @@ class Engine:
         ts: Nanos,
         side: str,
         order_type: str,
-        tif: str,
+        tif: int,
         qty: Any,
         price: Any,
         stop_price: Any,
@@ -640,8 +723,12 @@ class Engine:
         expire_ns: Any,
         stp_mode: str | None,
     ) -> str | None:
-        """Why this order must be rejected, or None. Pure: no state changes."""
-        if type(qty) is not int or qty <= 0:
+        """Why this order must be rejected, or None. Pure: no state changes. ``tif`` is the
+        time in force's code (:func:`tif_code`)."""
+        if type(qty) is not int:
+            return R_INVALID_QUANTITY
+        lots: int = qty
+        if lots <= 0:
             return R_INVALID_QUANTITY
         if side != BUY and side != SELL:
             return R_INVALID_ORDER
@@ -654,76 +741,91 @@ class Engine:
             is_market = False
         else:
             return R_INVALID_ORDER
-        if tif not in (DAY, GTC, IOC) and tif not in TIME_IN_FORCE:
+        if tif == TIF_INVALID:
             return R_INVALID_ORDER
         if stp_mode is not None and stp_mode != CANCEL_NEWEST and stp_mode not in STP_MODES:
             return R_INVALID_ORDER
         if display:
-            if type(display) is not int or display < 0:
+            if type(display) is not int:
+                return R_INVALID_QUANTITY
+            shown: int = display
+            if shown < 0:
                 return R_INVALID_QUANTITY
             if hidden:
                 return R_INVALID_ORDER
+        is_post_only = post_only is True or (post_only is not False and bool(post_only))
+        ticks = 0
         if not is_market:
-            if type(price) is not int or price <= 0:
+            if type(price) is not int:
+                return R_INVALID_PRICE
+            ticks = price
+            if ticks <= 0:
                 return R_INVALID_PRICE
             band_low = book.band_low
             band_high = book.band_high
-            if (band_low is not None and price < band_low) or (
-                band_high is not None and price > band_high
+            if (band_low is not None and ticks < band_low) or (
+                band_high is not None and ticks > band_high
             ):
                 return R_PRICE_OUTSIDE_BAND
-        elif post_only or display or hidden:
+        elif is_post_only or display or hidden:
             return R_INVALID_ORDER
-        if (order_type in (STOP, STOP_LIMIT)) and (type(stop_price) is not int or stop_price <= 0):
-            return R_INVALID_PRICE
-        if post_only and (tif in (IOC, FOK)):
+        if order_type in (STOP, STOP_LIMIT):
+            if type(stop_price) is not int:
+                return R_INVALID_PRICE
+            stop_ticks: int = stop_price
+            if stop_ticks <= 0:
+                return R_INVALID_PRICE
+        if is_post_only and (tif in (TIF_IOC, TIF_FOK)):
             return R_INVALID_ORDER
-        if tif == GTD and (type(expire_ns) is not int or expire_ns <= ts):
-            return R_INVALID_EXPIRE_TIME
+        if tif == TIF_GTD:
+            if type(expire_ns) is not int:
+                return R_INVALID_EXPIRE_TIME
+            expire: int = expire_ns
+            if expire <= ts:
+                return R_INVALID_EXPIRE_TIME
+        if book.matching:
+            if tif == TIF_OPG:
+                return R_TIF_NOT_ALLOWED
+            if tif == TIF_CLS and is_market:
+                return R_TYPE_NOT_ALLOWED  # no market-on-close: calls hold priced orders only
+            if is_post_only and order_type == LIMIT and tif != TIF_CLS:
+                keys = (book.asks if side == BUY else book.bids).keys
+                if keys and keys[-1] >= (-ticks if side == BUY else ticks):
+                    return R_POST_ONLY_WOULD_TAKE
+            return None
         session = book.session
         if session == CLOSED:
             return R_SESSION_CLOSED
-        if book.matching:
-            if tif == OPG:
-                return R_TIF_NOT_ALLOWED
-            if tif == CLS and is_market:
-                return R_TYPE_NOT_ALLOWED  # no market-on-close: calls hold priced orders only
-            if post_only and order_type == LIMIT and tif != CLS:
-                opp = book.asks if side == BUY else book.bids
-                keys = opp.keys
-                if keys and keys[-1] >= (-price if side == BUY else price):
-                    return R_POST_ONLY_WOULD_TAKE
-            return None
         # A call (pre-open, auction, halt): orders only rest, so nothing immediate is possible.
-        if is_market and order_type == MARKET:
+        if order_type == MARKET:
             return R_TYPE_NOT_ALLOWED
-        if tif in (IOC, FOK):
+        if tif in (TIF_IOC, TIF_FOK):
             return R_TIF_NOT_ALLOWED
-        if tif == OPG and (book.opened or session not in (PRE_OPEN, OPENING_AUCTION)):
+        if tif == TIF_OPG and (book.opened or session not in (PRE_OPEN, OPENING_AUCTION)):
             return R_TIF_NOT_ALLOWED
-        if tif == CLS and session != CLOSING_AUCTION:
+        if tif == TIF_CLS and session != CLOSING_AUCTION:
             return R_TIF_NOT_ALLOWED
         return None
 
     def _execute(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Match an incoming (or triggered, or repriced) order, then rest or cancel the rest."""
-        is_buy = o.side == BUY
+        is_buy = o.is_buy
         opp = book.asks if is_buy else book.bids
         price = o.price
+        limit_key: int
         if price is None:
             # A market order never trades outside the static band.
-            if is_buy:
-                limit_key = -book.band_high if book.band_high is not None else NO_LIMIT
-            else:
-                limit_key = book.band_low if book.band_low is not None else NO_LIMIT
+            limit_key = book.market_buy_key if is_buy else book.market_sell_key
         else:
             limit_key = -price if is_buy else price
-        if book.dyn_bp is not None and book.dyn_low is not None:
-            halt_key = -book.dyn_high if is_buy else book.dyn_low  # type: ignore[operator]
-        else:
-            halt_key = NO_LIMIT
-        tif = o.tif
-        if tif == FOK and self._available(book, o, opp, limit_key, halt_key) < o.leaves:
+        halt_key: int = NO_LIMIT
+        if book.dyn_bp is not None:
+            dyn_low = book.dyn_low
+            dyn_high = book.dyn_high
+            if dyn_low is not None and dyn_high is not None:
+                halt_key = -dyn_high if is_buy else dyn_low
+        tif = o.tif_code
+        if tif == TIF_FOK and self._available(book, o, opp, limit_key, halt_key) < o.leaves:
             self._cancel_taker(book, o, ts, out, C_FOK_UNFILLED)
             return
         keys = opp.keys
@@ -737,7 +839,7 @@ class Engine:
         if price is None:
             reason = C_HALT if book.session == HALTED else C_MARKET_REMAINDER
             self._cancel_taker(book, o, ts, out, reason)
-        elif tif in (IOC, FOK):
+        elif tif in (TIF_IOC, TIF_FOK):
             reason = C_HALT if book.session == HALTED else C_IOC_REMAINDER
             self._cancel_taker(book, o, ts, out, reason)
         else:
@@ -756,14 +858,14 @@ class Engine:
         book: Book,
         o: Order,
         opp: BookSide,
-        limit_key: Any,
-        halt_key: Any,
+        limit_key: int,
+        halt_key: int,
         ts: Nanos,
         out: list,
     ) -> None:
         """Price-time matching of taker ``o`` against ``opp`` (the hot loop)."""
         keys = opp.keys
-        levels = opp.levels
+        lvls = opp.lvls
         remaining = o.leaves
         taker_id = o.order_id
         taker_account = o.account
@@ -772,9 +874,8 @@ class Engine:
         symbol = book.symbol
         book_orders = book.orders
         book_side = opp.side
-        append = out.append
         seq = self.seq
-        last = None
+        last: Any = None
         while remaining and keys:
             key = keys[-1]
             if key < limit_key:
@@ -785,7 +886,7 @@ class Engine:
                 self._set_session(book, HALTED, ts, out, "luld")
                 seq = self.seq
                 break
-            lvl = levels[key]
+            lvl = lvls[-1]
             px = lvl.price
             had_count = lvl.count
             q = lvl.queue
@@ -811,8 +912,8 @@ class Engine:
                     ml -= fill
                     m.leaves = ml
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     shown -= fill
                     if not ml:
                         h += 1
@@ -837,8 +938,8 @@ class Engine:
                     m.leaves = ml
                     lvl.qty -= fill
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
                         h += 1
                         lvl.count -= 1
@@ -868,8 +969,8 @@ class Engine:
                     ml -= fill
                     m.leaves = ml
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
                         h += 1
                         lvl.hidden_count -= 1
@@ -879,12 +980,13 @@ class Engine:
                 lvl.hidden_head = h
             if not lvl.count and not lvl.hidden_count:
                 keys.pop()
-                del levels[key]
+                lvls.pop()
+                del opp.levels[px]
             elif lvl.head > 32:
                 _compact(lvl)
             if had_count or lvl.count:
                 seq += 1
-                append((EV_BOOK, seq, ts, symbol, book_side, px, lvl.qty, lvl.count))
+                out.append((EV_BOOK, seq, ts, symbol, book_side, px, lvl.qty, lvl.count))
         o.leaves = remaining
         self.seq = seq
         if last is not None:
@@ -960,7 +1062,6 @@ class Engine:
         their displayed size (rounded down), the remainder goes in time priority; hidden orders
         are filled after, in time priority."""
         keys = opp.keys
-        levels = opp.levels
         stp_on = book.stp and o.account is not None
         last = None
         while o.leaves and keys:
@@ -970,7 +1071,7 @@ class Engine:
             if key < halt_key:
                 self._set_session(book, HALTED, ts, out, "luld")
                 break
-            lvl = levels[key]
+            lvl = opp.lvls[-1]
             px = lvl.price
             had_count = lvl.count
             if stp_on:
@@ -978,7 +1079,7 @@ class Engine:
                     if m.account == o.account and o.leaves:
                         self._self_trade(book, o, m, lvl, ts, out)
                 if not o.leaves:
-                    self._drop_level_if_empty(opp, key, lvl)
+                    self._drop_level_if_empty(opp, lvl)
                     if had_count or lvl.count:
                         self._book_delta(book, opp, lvl, ts, out)
                     break
@@ -1012,7 +1113,7 @@ class Engine:
                 fill = min(m.leaves, o.leaves)
                 self._fill_maker(book, o, m, lvl, px, fill, ts, out, None)
                 last = px
-            self._drop_level_if_empty(opp, key, lvl)
+            self._drop_level_if_empty(opp, lvl)
             if had_count or lvl.count:
                 self._book_delta(book, opp, lvl, ts, out)
         if last is not None:
@@ -1071,7 +1172,7 @@ class Engine:
             del book.orders[m.order_id]
             m.level = None
 
-    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: Any, halt_key: Any):
+    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: int, halt_key: int):
         """Quantity a fill-or-kill order could take right now without leaving its limit or
         the dynamic band; self-trade stops the count unless the mode cancels the resting side."""
         need = o.leaves
@@ -1079,11 +1180,10 @@ class Engine:
         # cancel_oldest clears own resting orders and goes on; every other mode stops there.
         stops_at_own = o.stp_mode != CANCEL_OLDEST
         total = 0
-        levels = opp.levels
-        for key in opp.keys[::-1]:
+        for key, lvl in zip(opp.keys[::-1], opp.lvls[::-1], strict=True):
             if key < limit_key or key < halt_key:
                 break
-            for m in levels[key].live_orders():
+            for m in lvl.live_orders():
                 if stp_on and m.account == o.account:
                     if stops_at_own:
                         return total
@@ -1097,18 +1197,11 @@ class Engine:
         """Put an order at the back of its price level."""
         price = o.price
         assert price is not None
-        if o.side == BUY:
-            bs = book.bids
-            key = price
-        else:
-            bs = book.asks
-            key = -price
-        levels = bs.levels
-        lvl = levels.get(key)
+        bs = book.bids if o.is_buy else book.asks
+        lvl = bs.levels.get(price)
         if lvl is None:
             lvl = Level(price)
-            levels[key] = lvl
-            insort(bs.keys, key)
+            bs.add_level(lvl)
         o.level = lvl
         book.orders[o.order_id] = o
         if o.hidden:
@@ -1128,13 +1221,9 @@ class Engine:
         self.seq += 1
         out.append((EV_BOOK, self.seq, ts, book.symbol, bs.side, lvl.price, lvl.qty, lvl.count))
 
-    def _drop_level_if_empty(self, bs: BookSide, key: int, lvl: Level) -> None:
-        if not lvl.count and not lvl.hidden_count:
-            keys = bs.keys
-            i = bisect_left(keys, key)
-            if i < len(keys) and keys[i] == key:
-                del keys[i]
-                del bs.levels[key]
+    def _drop_level_if_empty(self, bs: BookSide, lvl: Level) -> None:
+        if not lvl.count and not lvl.hidden_count and bs.levels.get(lvl.price) is lvl:
+            bs.remove_level(lvl)
 
     def _book_delta(self, book: Book, bs: BookSide, lvl: Level, ts: Nanos, out: list) -> None:
         self.seq += 1
@@ -1142,26 +1231,31 @@ class Engine:
 
     def _top(self, book: Book, ts: Nanos, out: list) -> None:
         """Emit top of book if the best displayed bid or ask (price or size) changed."""
-        bid_px = ask_px = None
+        bid_px: Any = None
+        ask_px: Any = None
         bid_qty = ask_qty = 0
-        bs = book.bids
-        keys = bs.keys
-        if keys:
-            best: Level | None = bs.levels[keys[-1]]
-            if not best.count:  # type: ignore[union-attr]
-                best = _best_displayed(bs)
-            if best is not None:
+        lvls = book.bids.lvls
+        if lvls:
+            best = lvls[-1]
+            if best.count:
                 bid_px = best.price
                 bid_qty = best.qty
-        bs = book.asks
-        keys = bs.keys
-        if keys:
-            best = bs.levels[keys[-1]]
-            if not best.count:  # type: ignore[union-attr]
-                best = _best_displayed(bs)
-            if best is not None:
+            else:
+                found = _best_displayed(book.bids)
+                if found is not None:
+                    bid_px = found.price
+                    bid_qty = found.qty
+        lvls = book.asks.lvls
+        if lvls:
+            best = lvls[-1]
+            if best.count:
                 ask_px = best.price
                 ask_qty = best.qty
+            else:
+                found = _best_displayed(book.asks)
+                if found is not None:
+                    ask_px = found.price
+                    ask_qty = found.qty
         # Identity first: the best level's price object rarely changes between commands.
         if (
             bid_qty != book.top_bid_qty
@@ -1226,9 +1320,8 @@ class Engine:
         if lvl is not None:
             hidden = o.hidden
             self._detach(book, o)
-            bs = book.bids if o.side == BUY else book.asks
-            key = lvl.price if bs.sign == 1 else -lvl.price
-            self._drop_level_if_empty(bs, key, lvl)
+            bs = book.bids if o.is_buy else book.asks
+            self._drop_level_if_empty(bs, lvl)
             if not hidden:
                 self._book_delta(book, bs, lvl, ts, out)
             return
@@ -1359,7 +1452,7 @@ class Engine:
         tb = self.tiebreak = self.tiebreak + 1
         n = Order(
             new_id, o.account, o.side, o.order_type, o.tif, price, qty, new_leaves, None, o.peak,
-            o.hidden, o.post_only, o.expire_ns, o.stp_mode, tb,
+            o.hidden, o.post_only, o.expire_ns, o.stp_mode, tb, o.tif_code,
         )  # fmt: skip
         if n.tif == GTD and n.expire_ns is not None:
             heappush(self.gtd, (n.expire_ns, tb, symbol, n))
@@ -1518,12 +1611,10 @@ class Engine:
         """Price maximizing executed volume, then minimizing imbalance, then nearest the
         reference (last trade, else the instrument's reference), then the lower price."""
         bid_levels = [
-            (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.bids.levels[k] for k in book.bids.keys[::-1])
+            (lvl.price, sum(o.leaves for o in lvl.live_orders())) for lvl in book.bids.lvls[::-1]
         ]
         ask_levels = [
-            (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.asks.levels[k] for k in book.asks.keys[::-1])
+            (lvl.price, sum(o.leaves for o in lvl.live_orders())) for lvl in book.asks.lvls[::-1]
         ]
         if not bid_levels or not ask_levels or bid_levels[0][0] < ask_levels[0][0]:
             return None, 0, 0, None
@@ -1572,16 +1663,16 @@ class Engine:
         price, matched, imbalance, side = self._auction_price(book)
         if price is not None and matched:
             buys = [
-                (o, book.bids.levels[k])
-                for k in book.bids.keys[::-1]
-                if book.bids.levels[k].price >= price
-                for o in book.bids.levels[k].live_orders()
+                (o, lvl)
+                for lvl in book.bids.lvls[::-1]
+                if lvl.price >= price
+                for o in lvl.live_orders()
             ]
             sells = [
-                (o, book.asks.levels[k])
-                for k in book.asks.keys[::-1]
-                if book.asks.levels[k].price <= price
-                for o in book.asks.levels[k].live_orders()
+                (o, lvl)
+                for lvl in book.asks.lvls[::-1]
+                if lvl.price <= price
+                for o in lvl.live_orders()
             ]
             left = matched
             bi = si = 0
@@ -1607,8 +1698,7 @@ class Engine:
                     si += 1
             for bs, lvl in touched.values():
                 _rebuild_level(lvl)
-                key = lvl.price if bs.sign == 1 else -lvl.price
-                self._drop_level_if_empty(bs, key, lvl)
+                self._drop_level_if_empty(bs, lvl)
                 self._book_delta(book, bs, lvl, ts, out)
             book.last_price = price
             book.recenter_band()
@@ -1670,10 +1760,8 @@ class Engine:
             book.top_bid_px, book.top_bid_qty, book.top_ask_px, book.top_ask_qty = row["top"]
             for bs, rows in ((book.bids, row["bids"]), (book.asks, row["asks"])):
                 for price, shown_rows, hidden_rows in rows:
-                    key = price if bs.sign == 1 else -price
                     lvl = Level(price)
-                    bs.levels[key] = lvl
-                    bs.keys.append(key)
+                    bs.add_level(lvl)
                     for orow in shown_rows:
                         o = Order.from_list(orow)
                         o.level = lvl
@@ -1690,7 +1778,6 @@ class Engine:
                             hq.append(o)
                             lvl.hidden_count += 1
                             book.orders[o.order_id] = o
-                bs.keys.sort()
             for orow in row["buy_stops"] + row["sell_stops"]:
                 o = Order.from_list(orow)
                 engine._add_stop(book, o)
@@ -1728,6 +1815,7 @@ class Engine:
             oid, account, side, order_type, tif, price, qty, leaves,
             stop_price if order_type in (STOP, STOP_LIMIT) else None,
             peak, bool(hidden), bool(post_only), expire_ns, stp_mode or CANCEL_NEWEST, tb,
+            tif_code(tif),
         )  # fmt: skip
         if tif == GTD and expire_ns is not None:
             heappush(self.gtd, (expire_ns, tb, symbol, o))
@@ -1750,8 +1838,7 @@ class Engine:
         result: dict[str, list[tuple[int, int, int]]] = {}
         for name, bs in ((BUY, book.bids), (SELL, book.asks)):
             rows = []
-            for key in bs.keys[::-1]:
-                lvl = bs.levels[key]
+            for lvl in bs.lvls[::-1]:
                 if lvl.count:
                     rows.append((lvl.price, lvl.qty, lvl.count))
                     if len(rows) == levels:
@@ -1791,9 +1878,7 @@ def _compact(lvl: Level) -> None:
 
 
 def _best_displayed(bs: BookSide) -> Level | None:
-    levels = bs.levels
-    for key in bs.keys[::-1]:
-        lvl = levels[key]
+    for lvl in bs.lvls[::-1]:
         if lvl.count:
             return lvl
     return None
@@ -1833,8 +1918,7 @@ def _rebuild_level(lvl: Level) -> None:
 
 def _side_rows(bs: BookSide) -> list[list[Any]]:
     rows = []
-    for key in bs.keys[::-1]:
-        lvl = bs.levels[key]
+    for lvl in bs.lvls[::-1]:
         rows.append(
             [
                 lvl.price,

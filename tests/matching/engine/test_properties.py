@@ -179,8 +179,9 @@ class Ledger:
 def check_book(book: Any, ledger: Ledger) -> None:
     for bs in (book.bids, book.asks):
         assert bs.keys == sorted(bs.keys)
-        assert set(bs.keys) == set(bs.levels)
-        for lvl in bs.levels.values():
+        assert bs.keys == [lvl.price * bs.sign for lvl in bs.lvls], "keys and levels disagree"
+        assert bs.levels == {lvl.price: lvl for lvl in bs.lvls}
+        for lvl in bs.lvls:
             shown = lvl.displayed()
             hidden = lvl.hidden()
             assert shown or hidden, "empty levels are removed"
