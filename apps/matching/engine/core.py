@@ -1195,7 +1195,9 @@ class Engine:
 
     def _rest(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Put an order at the back of its price level."""
-        price = o.price
+        # Any: the order's own price object is the lookup key (an int | None narrowed to int
+        # would be unboxed and boxed again, a new object, when compiled).
+        price: Any = o.price
         assert price is not None
         bs = book.bids if o.is_buy else book.asks
         lvl = bs.levels.get(price)
@@ -1322,7 +1324,13 @@ class Engine:
             self._detach(book, o)
             bs = book.bids if o.is_buy else book.asks
             self._drop_level_if_empty(bs, lvl)
-            if not hidden:
+            if hidden:
+                hq = lvl.hidden_queue
+                if hq is not None and len(hq) - lvl.hidden_head > 2 * lvl.hidden_count + 8:
+                    _sweep_hidden(lvl)
+            else:
+                if len(lvl.queue) - lvl.head > lvl.count + (lvl.count >> 1) + 8:
+                    _sweep(lvl)
                 self._book_delta(book, bs, lvl, ts, out)
             return
         if not self._remove_stop(book, o) and o in book.held:
@@ -1866,6 +1874,23 @@ def _move_to_arrival_place(o: Order) -> None:
             q.insert(i, o)
             return
     q.append(o)
+
+
+def _sweep(lvl: Level) -> None:
+    """Drop the orders that left a level's displayed queue anywhere but at the front (cancels
+    deep in the book). Called once they outnumber the live orders (plus a margin), so it costs
+    O(1) per cancel amortized, and no level keeps more dead entries than live ones alive (memory
+    and work for the garbage collector). Never called while a match walks the level."""
+    lvl.queue = [o for o in lvl.queue[lvl.head :] if o.leaves]
+    lvl.head = 0
+
+
+def _sweep_hidden(lvl: Level) -> None:
+    """:func:`_sweep` for the hidden queue."""
+    hq = lvl.hidden_queue
+    if hq is not None:
+        lvl.hidden_queue = [o for o in hq[lvl.hidden_head :] if o.leaves]
+        lvl.hidden_head = 0
 
 
 def _compact(lvl: Level) -> None:
