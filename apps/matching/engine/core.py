@@ -427,6 +427,8 @@ class Book:
         "band_low",
         "bids",
         "buy_stops",
+        "call_buys",
+        "call_sells",
         "dyn_bp",
         "dyn_high",
         "dyn_low",
@@ -481,6 +483,10 @@ class Book:
         self.sell_stops: list[tuple[int, int, Order]] = []
         # cls orders waiting for the closing auction call.
         self.held: list[Order] = []
+        # Market orders waiting in a call (market-on-open / market-on-close), per side in time
+        # priority: they have no price level and execute first at the uncross.
+        self.call_buys: list[Order] = []
+        self.call_sells: list[Order] = []
         # Any: the best level's own price object, compared by identity first.
         self.top_bid_px: Any = None
         self.top_bid_qty = 0
@@ -517,7 +523,8 @@ class Book:
         self.dyn_high = ref + width
 
     def canonical_orders(self) -> list[Order]:
-        """Every live order in a canonical order (bids best first, asks, stops, held).
+        """Every live order in a canonical order (bids best first, asks, stops, held, market
+        orders of a call).
 
         Everything that walks many orders (close, mass cancel, snapshot) uses this order, never
         dict order, so that a restored engine emits the same events as the original.
@@ -529,7 +536,13 @@ class Book:
         result.extend(entry[2] for entry in self.buy_stops)
         result.extend(entry[2] for entry in self.sell_stops)
         result.extend(self.held)
+        result.extend(self.call_buys)
+        result.extend(self.call_sells)
         return result
+
+    def add_call_market(self, o: Order) -> None:
+        """A market order joins the call (at the back of its side's market orders)."""
+        (self.call_buys if o.is_buy else self.call_sells).append(o)
 
 
 class Engine:
@@ -702,7 +715,11 @@ class Engine:
             if book.buy_stops or book.sell_stops:
                 self._run_stops(book, ts, out)
         else:
-            self._rest(book, o, ts, out)
+            if price is None:
+                book.add_call_market(o)  # market-on-open / market-on-close
+                book.orders[oid] = o
+            else:
+                self._rest(book, o, ts, out)
             if book.publishing:
                 self._indicative(book, ts, out, EV_INDICATIVE)
         self._top(book, ts, out)
@@ -786,8 +803,8 @@ class Engine:
         if book.matching:
             if tif == TIF_OPG:
                 return R_TIF_NOT_ALLOWED
-            if tif == TIF_CLS and is_market:
-                return R_TYPE_NOT_ALLOWED  # no market-on-close: calls hold priced orders only
+            if tif == TIF_CLS and order_type == STOP:
+                return R_TYPE_NOT_ALLOWED  # a stop cannot wait for the close
             if is_post_only and order_type == LIMIT and tif != TIF_CLS:
                 keys = (book.asks if side == BUY else book.bids).keys
                 if keys and keys[-1] >= (-ticks if side == BUY else ticks):
@@ -796,8 +813,9 @@ class Engine:
         session = book.session
         if session == CLOSED:
             return R_SESSION_CLOSED
-        # A call (pre-open, auction, halt): orders only rest, so nothing immediate is possible.
-        if order_type == MARKET:
+        # A call (pre-open, auction, halt): orders only rest, so nothing immediate is possible;
+        # a market order waits only for the auction it names (market-on-open / -on-close).
+        if order_type == MARKET and tif != TIF_OPG and tif != TIF_CLS:
             return R_TYPE_NOT_ALLOWED
         if tif in (TIF_IOC, TIF_FOK):
             return R_TIF_NOT_ALLOWED
@@ -1333,8 +1351,13 @@ class Engine:
                     _sweep(lvl)
                 self._book_delta(book, bs, lvl, ts, out)
             return
-        if not self._remove_stop(book, o) and o in book.held:
-            book.held.remove(o)
+        if not self._remove_stop(book, o):
+            if o in book.held:
+                book.held.remove(o)
+            else:
+                calls = book.call_buys if o.is_buy else book.call_sells
+                if o in calls:
+                    calls.remove(o)
         o.leaves = 0
         del book.orders[o.order_id]
 
@@ -1373,8 +1396,8 @@ class Engine:
         if o is None or (account is not None and o.account != account):
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_ORDER, CMD_REPLACE)
             return
-        if price is None:
-            price = o.price
+        if price is None or o.order_type == MARKET:
+            price = o.price  # a market order (waiting for an auction) stays without a price
         if stop_price is None:
             stop_price = o.stop_price
         if type(qty) is not int or qty <= 0:
@@ -1438,8 +1461,16 @@ class Engine:
             self._after_book_change(book, ts, out)
             return
         if lvl is None:
-            # A pending stop or a held cls order: it has no queue place to keep.
+            # A pending stop, a held cls order or a market order waiting in a call.
             was_stop = self._remove_stop(book, o)
+            calls = book.call_buys if o.is_buy else book.call_sells
+            in_call = not was_stop and o.price is None and o in calls
+            # In a call's market orders, a decrease keeps the place and an increase loses it.
+            kept = in_call and new_leaves <= o.leaves
+            if in_call and not kept:
+                calls.remove(o)
+                calls.append(o)
+                o.tiebreak = self.tiebreak = self.tiebreak + 1
             del book.orders[oid]
             o.order_id = new_id
             o.qty = qty
@@ -1450,9 +1481,11 @@ class Engine:
                 o.stop_price = stop_price
                 o.tiebreak = self.tiebreak = self.tiebreak + 1
                 self._add_stop(book, o)
-            self._emit_replaced(book, o, oid, new_id, False, ts, out)
+            self._emit_replaced(book, o, oid, new_id, kept, ts, out)
             if was_stop and matching:
                 self._run_stops(book, ts, out)
+            if in_call and book.publishing:
+                self._indicative(book, ts, out, EV_INDICATIVE)
             self._top(book, ts, out)
             return
         # Price change or increase: the order loses its place and re-enters as if new.
@@ -1558,6 +1591,7 @@ class Engine:
         )
         if uncross:
             self._uncross(book, ts, out)
+            self._cancel_call_markets(book, ts, out)
             if old in (PRE_OPEN, OPENING_AUCTION):
                 for o in book.canonical_orders():
                     if o.tif == OPG:
@@ -1574,8 +1608,11 @@ class Engine:
             held = book.held
             book.held = []
             for o in held:
-                self._rest(book, o, ts, out)
-                _move_to_arrival_place(o)
+                if o.price is None:
+                    book.add_call_market(o)
+                else:
+                    self._rest(book, o, ts, out)
+                    _move_to_arrival_place(o)
         if state == CLOSED:
             for o in book.canonical_orders():
                 tif = o.tif
@@ -1624,13 +1661,16 @@ class Engine:
         ask_levels = [
             (lvl.price, sum(o.leaves for o in lvl.live_orders())) for lvl in book.asks.lvls[::-1]
         ]
-        if not bid_levels or not ask_levels or bid_levels[0][0] < ask_levels[0][0]:
-            return None, 0, 0, None
-        prices = sorted({p for p, _ in bid_levels} | {p for p, _ in ask_levels})
+        # Market orders of the call take any price: they count at every candidate price.
+        market_buys = sum(o.leaves for o in book.call_buys)
+        market_sells = sum(o.leaves for o in book.call_sells)
         ref = book.last_price if book.last_price is not None else book.reference_price
+        prices = sorted({p for p, _ in bid_levels} | {p for p, _ in ask_levels})
+        if not prices and market_buys and market_sells and ref is not None:
+            prices = [ref]  # only market orders: they meet at the reference price
         # Cumulative volumes: buys at or above p, sells at or below p.
         buy_at: dict[int, int] = {}
-        cum = 0
+        cum = market_buys
         bi = 0
         for p in prices[::-1]:
             while bi < len(bid_levels) and bid_levels[bi][0] >= p:
@@ -1639,7 +1679,7 @@ class Engine:
             buy_at[p] = cum
         best: tuple[int, int, int, int] | None = None
         best_p = 0
-        cum = 0
+        cum = market_sells
         ai = 0
         for p in prices:
             while ai < len(ask_levels) and ask_levels[ai][0] <= p:
@@ -1656,7 +1696,7 @@ class Engine:
         if best is None:
             return None, 0, 0, None
         exe = -best[0]
-        imbalance = buy_at[best_p] - _sell_volume(ask_levels, best_p)
+        imbalance = buy_at[best_p] - market_sells - _sell_volume(ask_levels, best_p)
         side = BUY if imbalance > 0 else (SELL if imbalance < 0 else None)
         return best_p, exe, abs(imbalance), side
 
@@ -1670,18 +1710,21 @@ class Engine:
         priority within a price. Taker is the buy order, maker the sell; no aggressor."""
         price, matched, imbalance, side = self._auction_price(book)
         if price is not None and matched:
-            buys = [
+            # Market orders first (in time priority), then limits best price first.
+            buys: list[tuple[Order, Level | None]] = [(o, None) for o in book.call_buys]
+            buys.extend(
                 (o, lvl)
                 for lvl in book.bids.lvls[::-1]
                 if lvl.price >= price
                 for o in lvl.live_orders()
-            ]
-            sells = [
+            )
+            sells: list[tuple[Order, Level | None]] = [(o, None) for o in book.call_sells]
+            sells.extend(
                 (o, lvl)
                 for lvl in book.asks.lvls[::-1]
                 if lvl.price <= price
                 for o in lvl.live_orders()
-            ]
+            )
             left = matched
             bi = si = 0
             touched: dict[int, tuple[BookSide, Level]] = {}
@@ -1696,7 +1739,8 @@ class Engine:
                 out.append((EV_TRADE, self.seq, ts, book.symbol, price, fill, None, b.order_id,
                             b.account, b.leaves, s.order_id, s.account, s.leaves))  # fmt: skip
                 for o, lvl, bs in ((b, blvl, book.bids), (s, slvl, book.asks)):
-                    touched[id(lvl)] = (bs, lvl)
+                    if lvl is not None:
+                        touched[id(lvl)] = (bs, lvl)
                     if not o.leaves:
                         del book.orders[o.order_id]
                         o.level = None
@@ -1704,6 +1748,8 @@ class Engine:
                     bi += 1
                 if not s.leaves:
                     si += 1
+            book.call_buys = [o for o in book.call_buys if o.leaves]
+            book.call_sells = [o for o in book.call_sells if o.leaves]
             for bs, lvl in touched.values():
                 _rebuild_level(lvl)
                 self._drop_level_if_empty(bs, lvl)
@@ -1714,6 +1760,19 @@ class Engine:
             price, matched, imbalance, side = None, 0, 0, None
         self.seq += 1
         out.append((EV_AUCTION, self.seq, ts, book.symbol, price, matched, imbalance, side))
+
+    def _cancel_call_markets(self, book: Book, ts: Nanos, out: list) -> None:
+        """After an uncross, the market orders of the call that did not execute (all or part)
+        are canceled (``market_remainder``): buys first, each side in time priority."""
+        for o in book.call_buys + book.call_sells:
+            leaves = o.leaves
+            o.leaves = 0
+            del book.orders[o.order_id]
+            self.seq += 1
+            out.append((EV_CANCELED, self.seq, ts, book.symbol, o.order_id, o.account,
+                        C_MARKET_REMAINDER, leaves, 0))  # fmt: skip
+        book.call_buys = []
+        book.call_sells = []
 
     # --- snapshot / restore / rebuild ----------------------------------------------------
 
@@ -1733,6 +1792,8 @@ class Engine:
                     "buy_stops": [e[2].to_list() for e in book.buy_stops],
                     "sell_stops": [e[2].to_list() for e in book.sell_stops],
                     "held": [o.to_list() for o in book.held],
+                    "call_buys": [o.to_list() for o in book.call_buys],
+                    "call_sells": [o.to_list() for o in book.call_sells],
                 }
             )
         return {
@@ -1794,6 +1855,11 @@ class Engine:
                 o = Order.from_list(orow)
                 book.held.append(o)
                 book.orders[o.order_id] = o
+            # (absent from snapshots written before market-on-open/-close orders existed)
+            for orow in row.get("call_buys", []) + row.get("call_sells", []):
+                o = Order.from_list(orow)
+                book.add_call_market(o)
+                book.orders[o.order_id] = o
         for expire_ns, tb, symbol, oid in snap["gtd"]:
             engine.gtd.append((expire_ns, tb, symbol, engine.books[symbol].orders[oid]))
         heapify(engine.gtd)
@@ -1832,6 +1898,9 @@ class Engine:
             book.orders[oid] = o
         elif tif == CLS and book.matching:
             book.held.append(o)
+            book.orders[oid] = o
+        elif price is None:
+            book.add_call_market(o)
             book.orders[oid] = o
         else:
             seq = self.seq
