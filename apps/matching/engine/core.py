@@ -127,6 +127,10 @@ Nanos = Any
 # A key below every real price key: "no limit" for market orders and absent bands.
 NO_LIMIT: Final = -(1 << 62)
 
+# How many new order ids the engine remembers at least (besides the ids of live orders) to drop
+# re-sent orders: see Engine.seen and docs/engine.md ("Duplicates").
+SEEN_WINDOW: Final = 1_000_000
+
 
 def tif_code(tif: str) -> int:
     """The integer code of a time in force (TIF_INVALID for an unknown one)."""
@@ -551,17 +555,32 @@ class Engine:
     Feed commands (tuples, see ``commands.py``) to :meth:`process`; it returns the events the
     command caused, each numbered with the next shard sequence number and stamped with the
     command's ``ts_ns``. Re-sent new orders (an id already seen) are dropped without an event.
+
+    The ids seen are kept in two generations so that they stay bounded: ``seen`` takes every new
+    id; once it holds ``seen_window`` ids beyond those it started with, it becomes
+    ``seen_prev`` (the older generation is forgotten) and a new ``seen`` starts with the ids of
+    every live order. So an id is recognized while its order is live and for at least
+    ``seen_window`` further new ids after that. The rule depends only on the commands, so a
+    restored engine forgets exactly what the original did.
     """
 
-    __slots__ = ("books", "gtd", "seen", "seq", "shard", "tiebreak")
+    __slots__ = (
+        "books", "gtd", "seen", "seen_base", "seen_prev", "seen_window", "seq", "shard",
+        "tiebreak",
+    )  # fmt: skip
 
-    def __init__(self, shard: Any = 0, seq: int = 0) -> None:
+    def __init__(self, shard: Any = 0, seq: int = 0, seen_window: int = SEEN_WINDOW) -> None:
+        if seen_window < 1:
+            raise ValueError("seen_window must be at least 1")
         self.shard = shard
         self.seq = seq
         self.books: dict[str, Book] = {}
-        # Every order id ever seen, as dict keys rather than a set: CPython stops tracking a dict
-        # that holds only atomic keys and values, so the collector never walks a million ids.
+        # Order ids seen, as dict keys rather than a set: CPython stops tracking a dict that
+        # holds only atomic keys and values, so the collector never walks a million ids.
         self.seen: dict[Any, None] = {}
+        self.seen_prev: dict[Any, None] = {}
+        self.seen_base = 0  # ids of live orders that ``seen`` started with
+        self.seen_window = seen_window
         # Arrival counter for deterministic ordering of stops and GTD expiry; never emitted.
         self.tiebreak = 0
         # Heap of (expire_ns, tiebreak, symbol, order) for GTD orders; stale entries skipped.
@@ -658,10 +677,15 @@ class Engine:
             stp_mode,
         ) = cmd
         seen = self.seen
+        if len(seen) - self.seen_base >= self.seen_window:
+            seen = self._rotate_seen()
         known = len(seen)
         seen[oid] = None  # one hash lookup for "seen before?" and "remember it"
         if len(seen) == known:
             return  # a re-sent order (crash recovery): dropped on purpose, see docs/engine.md
+        if self.seen_prev and oid in self.seen_prev:
+            del seen[oid]
+            return  # re-sent, and first seen in the previous generation
         book = self.books.get(symbol)
         if book is None:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_NEW)
@@ -723,6 +747,21 @@ class Engine:
             if book.publishing:
                 self._indicative(book, ts, out, EV_INDICATIVE)
         self._top(book, ts, out)
+
+    def _rotate_seen(self) -> dict[Any, None]:
+        """Start a new generation of seen ids (with the ids of the live orders); the current
+        one becomes the previous one, and the previous one is forgotten."""
+        live: dict[Any, None] = {}
+        for book in self.books.values():
+            for oid in book.orders:
+                live[oid] = None
+        self.seen_prev = self.seen
+        self.seen = live
+        self.seen_base = len(live)
+        return live
+
+    def _is_seen(self, oid: Any) -> bool:
+        return oid in self.seen or oid in self.seen_prev
 
     def _check_new(
         self,
@@ -1388,7 +1427,7 @@ class Engine:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_REPLACE)
             return
         o = book.orders.get(oid)
-        if new_oid is not None and new_oid != oid and new_oid in self.seen:
+        if new_oid is not None and new_oid != oid and self._is_seen(new_oid):
             if o is None:
                 return  # the same replace re-sent after it was applied: drop it silently
             self._reject(out, ts, symbol, oid, account, R_DUPLICATE_ORDER_ID, CMD_REPLACE)
@@ -1808,6 +1847,9 @@ class Engine:
                 if e[3].leaves and self.books[e[2]].orders.get(e[3].order_id) is e[3]
             ],
             "seen": list(self.seen),
+            "seen_prev": list(self.seen_prev),
+            "seen_base": self.seen_base,
+            "seen_window": self.seen_window,
         }
 
     @classmethod
@@ -1816,7 +1858,7 @@ class Engine:
         snapshot then yields exactly the events (and seqs) the original engine emitted."""
         if snap.get("format") != 1:
             raise ValueError("unknown snapshot format")
-        engine = cls(snap["shard"], snap["seq"])
+        engine = cls(snap["shard"], snap["seq"], snap.get("seen_window", SEEN_WINDOW))
         engine.tiebreak = snap["tiebreak"]
         for row in snap["books"]:
             spec = InstrumentSpec(**row["spec"])
@@ -1864,6 +1906,9 @@ class Engine:
             engine.gtd.append((expire_ns, tb, symbol, engine.books[symbol].orders[oid]))
         heapify(engine.gtd)
         engine.seen = dict.fromkeys(snap["seen"])
+        engine.seen_prev = dict.fromkeys(snap.get("seen_prev", ()))
+        # A snapshot from before the generations: all its ids count as the start of ``seen``.
+        engine.seen_base = snap.get("seen_base", len(engine.seen))
         return engine
 
     def load_resting(self, cmd: tuple, leaves_qty: int | None = None) -> None:
