@@ -34,6 +34,17 @@ FOK: Final = "fok"
 OPG: Final = "opg"
 CLS: Final = "cls"
 TIME_IN_FORCE: Final = frozenset({DAY, GTC, GTD, IOC, FOK, OPG, CLS})
+# The time in force as a small int on the order: the hot path tests it with integer compares
+# (a str compare is a call, and a memcmp whenever two codes have the same length).
+TIF_INVALID: Final = 0
+TIF_GTC: Final = 1
+TIF_DAY: Final = 2
+TIF_IOC: Final = 3
+TIF_FOK: Final = 4
+TIF_GTD: Final = 5
+TIF_OPG: Final = 6
+TIF_CLS: Final = 7
+TIF_NAMES: Final = ("", GTC, DAY, IOC, FOK, GTD, OPG, CLS)  # by code
 
 CANCEL_NEWEST: Final = "cancel_newest"
 CANCEL_OLDEST: Final = "cancel_oldest"
@@ -117,6 +128,29 @@ Nanos = Any
 # A key below every real price key: "no limit" for market orders and absent bands.
 NO_LIMIT: Final = -(1 << 62)
 
+# How many new order ids the engine remembers at least (besides the ids of live orders) to drop
+# re-sent orders: see Engine.seen and docs/engine.md ("Duplicates").
+SEEN_WINDOW: Final = 1_000_000
+
+
+def tif_code(tif: str) -> int:
+    """The integer code of a time in force (TIF_INVALID for an unknown one)."""
+    if tif == GTC:
+        return TIF_GTC
+    if tif == DAY:
+        return TIF_DAY
+    if tif == IOC:
+        return TIF_IOC
+    if tif == FOK:
+        return TIF_FOK
+    if tif == GTD:
+        return TIF_GTD
+    if tif == OPG:
+        return TIF_OPG
+    if tif == CLS:
+        return TIF_CLS
+    return TIF_INVALID
+
 
 def percent_to_bp(pct: int | str) -> int:
     """Convert a percent given as int or decimal string ('7.5') to integer basis points."""
@@ -191,13 +225,17 @@ class Order:
 
     ``leaves`` is the open quantity; 0 marks an order that left its queue (queues are cleaned
     lazily, like the reference book, so a cancel is O(1)). ``peak`` is the iceberg display size
-    (0 for a plain order) and ``shown`` the part of ``leaves`` currently displayed.
+    (0 for a plain order) and ``shown`` the part of ``leaves`` currently displayed. ``side`` and
+    ``tif`` are derived from ``is_buy`` and ``tif_code`` (fewer fields: a smaller object for
+    the allocator, the caches and the collector); the flags are stored next to each other so
+    that the compiled object packs them into one word.
     """
 
     __slots__ = (
         "account",
         "expire_ns",
         "hidden",
+        "is_buy",
         "leaves",
         "level",
         "order_id",
@@ -207,11 +245,10 @@ class Order:
         "price",
         "qty",
         "shown",
-        "side",
         "stop_price",
         "stp_mode",
         "tiebreak",
-        "tif",
+        "tif_code",
     )
 
     def __init__(
@@ -231,24 +268,34 @@ class Order:
         expire_ns: int | None,
         stp_mode: str,
         tiebreak: int,
+        tif_code: int,
     ) -> None:
+        # (``tif`` is given for the readers of the signature; ``tif_code`` is what is kept.)
         self.order_id = order_id
         self.account = account
-        self.side = side
+        self.is_buy = side == BUY
+        self.hidden = hidden
+        self.post_only = post_only
+        self.tif_code = tif_code
         self.order_type = order_type
-        self.tif = tif
         self.price = price
         self.qty = qty
         self.leaves = leaves
         self.stop_price = stop_price
         self.peak = peak
         self.shown = 0
-        self.hidden = hidden
-        self.post_only = post_only
         self.expire_ns = expire_ns
         self.stp_mode = stp_mode
         self.level: Level | None = None
         self.tiebreak = tiebreak
+
+    @property
+    def side(self) -> str:
+        return BUY if self.is_buy else SELL
+
+    @property
+    def tif(self) -> str:
+        return TIF_NAMES[self.tif_code]
 
     def to_list(self) -> list[Any]:
         return [
@@ -288,6 +335,7 @@ class Order:
             row[13],
             row[14],
             row[15],
+            tif_code(row[4]),
         )
         o.shown = row[10]
         return o
@@ -312,8 +360,9 @@ class Level:
         "count", "head", "hidden_count", "hidden_head", "hidden_queue", "price", "qty", "queue",
     )  # fmt: skip
 
-    def __init__(self, price: int) -> None:
-        # Any, not int: the compiled core then keeps one int object per level for the events.
+    def __init__(self, price: Any) -> None:
+        # Any, not int: the compiled core then keeps one int object per level for the events
+        # (the price object of the order that opened the level) and for the lookup by price.
         self.price: Any = price
         self.queue: list[Order] = []
         self.head = 0
@@ -338,20 +387,48 @@ class Level:
 
 
 class BookSide:
-    """One side of a book: levels by signed key plus the sorted keys, best key last.
+    """One side of a book: its levels sorted best last, their sort keys, and levels by price.
 
-    Bids are keyed by price and asks by -price, so on both sides the best level is ``keys[-1]``
-    (an O(1) peek and pop) and "crosses a limit" is the single test ``key >= limit_key``.
+    The sort key of a level is its price on the bid side and -price on the ask side, so on both
+    sides the best level is ``lvls[-1]`` (an O(1) peek and pop, no hashing) and "crosses a
+    limit" is the single integer test ``keys[-1] >= limit_key``. ``levels`` finds the level of
+    a price (keyed by the price object the level holds, so no key is built for a lookup).
     """
 
-    __slots__ = ("keys", "levels", "side", "sign")
+    __slots__ = ("keys", "levels", "lvls", "side", "sign")
 
     def __init__(self, side: str) -> None:
         self.side = side
         self.sign = 1 if side == BUY else -1
-        # Keys stay int objects (Any) so the compiled core looks levels up without boxing.
         self.levels: dict[Any, Level] = {}
-        self.keys: list[Any] = []
+        self.keys: list[int] = []  # ascending: best last
+        self.lvls: list[Level] = []  # the levels in the order of ``keys``
+
+    def add_level(self, lvl: Level) -> None:
+        """Insert a new level at its place (it must not be there yet)."""
+        key: int = lvl.price if self.sign == 1 else -lvl.price
+        keys = self.keys
+        if not keys or keys[-1] < key:
+            keys.append(key)
+            self.lvls.append(lvl)
+        else:
+            i = bisect_left(keys, key)
+            keys.insert(i, key)
+            self.lvls.insert(i, lvl)
+        self.levels[lvl.price] = lvl
+
+    def remove_level(self, lvl: Level) -> None:
+        """Take a level out (it must be there)."""
+        key: int = lvl.price if self.sign == 1 else -lvl.price
+        keys = self.keys
+        if keys[-1] == key:
+            keys.pop()
+            self.lvls.pop()
+        else:
+            i = bisect_left(keys, key)
+            del keys[i]
+            del self.lvls[i]
+        del self.levels[lvl.price]
 
 
 class Book:
@@ -363,11 +440,15 @@ class Book:
         "band_low",
         "bids",
         "buy_stops",
+        "call_buys",
+        "call_sells",
         "dyn_bp",
         "dyn_high",
         "dyn_low",
         "held",
         "last_price",
+        "market_buy_key",
+        "market_sell_key",
         "matching",
         "opened",
         "orders",
@@ -393,8 +474,11 @@ class Book:
         self.orders: dict[Any, Order] = {}
         self.pro_rata = spec.algorithm == PRO_RATA
         self.stp = bool(spec.self_trade_prevention)
-        self.band_low = spec.band_low
-        self.band_high = spec.band_high
+        self.band_low: int | None = None
+        self.band_high: int | None = None
+        self.market_buy_key = NO_LIMIT
+        self.market_sell_key = NO_LIMIT
+        self.set_static_band(spec.band_low, spec.band_high)
         pct = spec.dynamic_band_pct
         self.dyn_bp = percent_to_bp(pct) if pct is not None else None
         self.dyn_low: int | None = None
@@ -412,11 +496,24 @@ class Book:
         self.sell_stops: list[tuple[int, int, Order]] = []
         # cls orders waiting for the closing auction call.
         self.held: list[Order] = []
-        self.top_bid_px: int | None = None
+        # Market orders waiting in a call (market-on-open / market-on-close), per side in time
+        # priority: they have no price level and execute first at the uncross.
+        self.call_buys: list[Order] = []
+        self.call_sells: list[Order] = []
+        # Any: the best level's own price object, compared by identity first.
+        self.top_bid_px: Any = None
         self.top_bid_qty = 0
-        self.top_ask_px: int | None = None
+        self.top_ask_px: Any = None
         self.top_ask_qty = 0
         self.recenter_band()
+
+    def set_static_band(self, low: int | None, high: int | None) -> None:
+        """The static price band, and the limit keys market orders match up to (never beyond
+        the band; no band: no limit)."""
+        self.band_low = low
+        self.band_high = high
+        self.market_buy_key = -high if high is not None else NO_LIMIT
+        self.market_sell_key = low if low is not None else NO_LIMIT
 
     def enter(self, state: str) -> None:
         """Set the session state and the flags derived from it."""
@@ -439,19 +536,26 @@ class Book:
         self.dyn_high = ref + width
 
     def canonical_orders(self) -> list[Order]:
-        """Every live order in a canonical order (bids best first, asks, stops, held).
+        """Every live order in a canonical order (bids best first, asks, stops, held, market
+        orders of a call).
 
         Everything that walks many orders (close, mass cancel, snapshot) uses this order, never
         dict order, so that a restored engine emits the same events as the original.
         """
         result: list[Order] = []
         for bs in (self.bids, self.asks):
-            for key in bs.keys[::-1]:
-                result.extend(bs.levels[key].live_orders())
+            for lvl in bs.lvls[::-1]:
+                result.extend(lvl.live_orders())
         result.extend(entry[2] for entry in self.buy_stops)
         result.extend(entry[2] for entry in self.sell_stops)
         result.extend(self.held)
+        result.extend(self.call_buys)
+        result.extend(self.call_sells)
         return result
+
+    def add_call_market(self, o: Order) -> None:
+        """A market order joins the call (at the back of its side's market orders)."""
+        (self.call_buys if o.is_buy else self.call_sells).append(o)
 
 
 class Engine:
@@ -460,17 +564,32 @@ class Engine:
     Feed commands (tuples, see ``commands.py``) to :meth:`process`; it returns the events the
     command caused, each numbered with the next shard sequence number and stamped with the
     command's ``ts_ns``. Re-sent new orders (an id already seen) are dropped without an event.
+
+    The ids seen are kept in two generations so that they stay bounded: ``seen`` takes every new
+    id; once it holds ``seen_window`` ids beyond those it started with, it becomes
+    ``seen_prev`` (the older generation is forgotten) and a new ``seen`` starts with the ids of
+    every live order. So an id is recognized while its order is live and for at least
+    ``seen_window`` further new ids after that. The rule depends only on the commands, so a
+    restored engine forgets exactly what the original did.
     """
 
-    __slots__ = ("books", "gtd", "seen", "seq", "shard", "tiebreak")
+    __slots__ = (
+        "books", "gtd", "seen", "seen_base", "seen_prev", "seen_window", "seq", "shard",
+        "tiebreak",
+    )  # fmt: skip
 
-    def __init__(self, shard: Any = 0, seq: int = 0) -> None:
+    def __init__(self, shard: Any = 0, seq: int = 0, seen_window: int = SEEN_WINDOW) -> None:
+        if seen_window < 1:
+            raise ValueError("seen_window must be at least 1")
         self.shard = shard
         self.seq = seq
         self.books: dict[str, Book] = {}
-        # Every order id ever seen, as dict keys rather than a set: CPython stops tracking a dict
-        # that holds only atomic keys and values, so the collector never walks a million ids.
+        # Order ids seen, as dict keys rather than a set: CPython stops tracking a dict that
+        # holds only atomic keys and values, so the collector never walks a million ids.
         self.seen: dict[Any, None] = {}
+        self.seen_prev: dict[Any, None] = {}
+        self.seen_base = 0  # ids of live orders that ``seen`` started with
+        self.seen_window = seen_window
         # Arrival counter for deterministic ordering of stops and GTD expiry; never emitted.
         self.tiebreak = 0
         # Heap of (expire_ns, tiebreak, symbol, order) for GTD orders; stale entries skipped.
@@ -491,8 +610,7 @@ class Engine:
         book.spec = spec
         book.pro_rata = spec.algorithm == PRO_RATA
         book.stp = bool(spec.self_trade_prevention)
-        book.band_low = spec.band_low
-        book.band_high = spec.band_high
+        book.set_static_band(spec.band_low, spec.band_high)
         pct = spec.dynamic_band_pct
         book.dyn_bp = percent_to_bp(pct) if pct is not None else None
         book.reference_price = spec.reference_price
@@ -568,10 +686,15 @@ class Engine:
             stp_mode,
         ) = cmd
         seen = self.seen
+        if len(seen) - self.seen_base >= self.seen_window:
+            seen = self._rotate_seen()
         known = len(seen)
         seen[oid] = None  # one hash lookup for "seen before?" and "remember it"
         if len(seen) == known:
             return  # a re-sent order (crash recovery): dropped on purpose, see docs/engine.md
+        if self.seen_prev and oid in self.seen_prev:
+            del seen[oid]
+            return  # re-sent, and first seen in the previous generation
         book = self.books.get(symbol)
         if book is None:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_NEW)
@@ -584,45 +707,70 @@ class Engine:
         ):
             self._reject(out, ts, symbol, oid, account, R_INVALID_ORDER, CMD_NEW)
             return
-        # From here the enums are typed str: native string comparisons once compiled.
+        # From here the enums are typed str (native string comparisons once compiled), and the
+        # time in force an int code.
+        tif_c = tif_code(tif)
         reason = self._check_new(
-            book, ts, side, order_type, tif, qty, price, stop_price, display, hidden, post_only,
+            book, ts, side, order_type, tif_c, qty, price, stop_price, display, hidden, post_only,
             expire_ns, stp_mode,
         )  # fmt: skip
         if reason is not None:
             self._reject(out, ts, symbol, oid, account, reason, CMD_NEW)
             return
-        if order_type == MARKET:
-            price = None
+        if order_type == LIMIT:
+            stop = None
+        else:
+            if order_type == MARKET:
+                price = None
+            stop = stop_price if order_type in (STOP, STOP_LIMIT) else None
         peak = display if display and display < qty else 0
         tb = self.tiebreak = self.tiebreak + 1
         o = Order(
-            oid, account, side, order_type, tif, price, qty, qty,
-            stop_price if order_type in (STOP, STOP_LIMIT) else None,
-            peak, bool(hidden), bool(post_only), expire_ns, stp_mode or CANCEL_NEWEST, tb,
+            oid, account, side, order_type, tif, price, qty, qty, stop, peak,
+            hidden is True or bool(hidden), post_only is True or bool(post_only), expire_ns,
+            stp_mode or CANCEL_NEWEST, tb, tif_c,
         )  # fmt: skip
         self.seq += 1
         out.append((EV_ACCEPTED, self.seq, ts, symbol, oid, account, side, price, qty))
-        if tif == GTD:
+        if tif_c == TIF_GTD:
             heappush(self.gtd, (expire_ns, tb, symbol, o))
-        if o.stop_price is not None:
+        if stop is not None:
             self._add_stop(book, o)
             book.orders[oid] = o
             if book.matching:
                 self._run_stops(book, ts, out)
         elif book.matching:
-            if tif == CLS:
+            if tif_c == TIF_CLS:
                 book.held.append(o)
                 book.orders[oid] = o
                 return
             self._execute(book, o, ts, out)
-            if book.stops_pending():
+            if book.buy_stops or book.sell_stops:
                 self._run_stops(book, ts, out)
         else:
-            self._rest(book, o, ts, out)
+            if price is None:
+                book.add_call_market(o)  # market-on-open / market-on-close
+                book.orders[oid] = o
+            else:
+                self._rest(book, o, ts, out)
             if book.publishing:
                 self._indicative(book, ts, out, EV_INDICATIVE)
         self._top(book, ts, out)
+
+    def _rotate_seen(self) -> dict[Any, None]:
+        """Start a new generation of seen ids (with the ids of the live orders); the current
+        one becomes the previous one, and the previous one is forgotten."""
+        live: dict[Any, None] = {}
+        for book in self.books.values():
+            for oid in book.orders:
+                live[oid] = None
+        self.seen_prev = self.seen
+        self.seen = live
+        self.seen_base = len(live)
+        return live
+
+    def _is_seen(self, oid: Any) -> bool:
+        return oid in self.seen or oid in self.seen_prev
 
     def _check_new(
         self,
@@ -630,7 +778,7 @@ class Engine:
         ts: Nanos,
         side: str,
         order_type: str,
-        tif: str,
+        tif: int,
         qty: Any,
         price: Any,
         stop_price: Any,
@@ -640,8 +788,12 @@ class Engine:
         expire_ns: Any,
         stp_mode: str | None,
     ) -> str | None:
-        """Why this order must be rejected, or None. Pure: no state changes."""
-        if type(qty) is not int or qty <= 0:
+        """Why this order must be rejected, or None. Pure: no state changes. ``tif`` is the
+        time in force's code (:func:`tif_code`)."""
+        if type(qty) is not int:
+            return R_INVALID_QUANTITY
+        lots: int = qty
+        if lots <= 0:
             return R_INVALID_QUANTITY
         if side != BUY and side != SELL:
             return R_INVALID_ORDER
@@ -654,76 +806,92 @@ class Engine:
             is_market = False
         else:
             return R_INVALID_ORDER
-        if tif not in (DAY, GTC, IOC) and tif not in TIME_IN_FORCE:
+        if tif == TIF_INVALID:
             return R_INVALID_ORDER
         if stp_mode is not None and stp_mode != CANCEL_NEWEST and stp_mode not in STP_MODES:
             return R_INVALID_ORDER
         if display:
-            if type(display) is not int or display < 0:
+            if type(display) is not int:
+                return R_INVALID_QUANTITY
+            shown: int = display
+            if shown < 0:
                 return R_INVALID_QUANTITY
             if hidden:
                 return R_INVALID_ORDER
+        is_post_only = post_only is True or (post_only is not False and bool(post_only))
+        ticks = 0
         if not is_market:
-            if type(price) is not int or price <= 0:
+            if type(price) is not int:
+                return R_INVALID_PRICE
+            ticks = price
+            if ticks <= 0:
                 return R_INVALID_PRICE
             band_low = book.band_low
             band_high = book.band_high
-            if (band_low is not None and price < band_low) or (
-                band_high is not None and price > band_high
+            if (band_low is not None and ticks < band_low) or (
+                band_high is not None and ticks > band_high
             ):
                 return R_PRICE_OUTSIDE_BAND
-        elif post_only or display or hidden:
+        elif is_post_only or display or hidden:
             return R_INVALID_ORDER
-        if (order_type in (STOP, STOP_LIMIT)) and (type(stop_price) is not int or stop_price <= 0):
-            return R_INVALID_PRICE
-        if post_only and (tif in (IOC, FOK)):
+        if order_type in (STOP, STOP_LIMIT):
+            if type(stop_price) is not int:
+                return R_INVALID_PRICE
+            stop_ticks: int = stop_price
+            if stop_ticks <= 0:
+                return R_INVALID_PRICE
+        if is_post_only and (tif in (TIF_IOC, TIF_FOK)):
             return R_INVALID_ORDER
-        if tif == GTD and (type(expire_ns) is not int or expire_ns <= ts):
-            return R_INVALID_EXPIRE_TIME
+        if tif == TIF_GTD:
+            if type(expire_ns) is not int:
+                return R_INVALID_EXPIRE_TIME
+            expire: int = expire_ns
+            if expire <= ts:
+                return R_INVALID_EXPIRE_TIME
+        if book.matching:
+            if tif == TIF_OPG:
+                return R_TIF_NOT_ALLOWED
+            if tif == TIF_CLS and order_type == STOP:
+                return R_TYPE_NOT_ALLOWED  # a stop cannot wait for the close
+            if is_post_only and order_type == LIMIT and tif != TIF_CLS:
+                keys = (book.asks if side == BUY else book.bids).keys
+                if keys and keys[-1] >= (-ticks if side == BUY else ticks):
+                    return R_POST_ONLY_WOULD_TAKE
+            return None
         session = book.session
         if session == CLOSED:
             return R_SESSION_CLOSED
-        if book.matching:
-            if tif == OPG:
-                return R_TIF_NOT_ALLOWED
-            if tif == CLS and is_market:
-                return R_TYPE_NOT_ALLOWED  # no market-on-close: calls hold priced orders only
-            if post_only and order_type == LIMIT and tif != CLS:
-                opp = book.asks if side == BUY else book.bids
-                keys = opp.keys
-                if keys and keys[-1] >= (-price if side == BUY else price):
-                    return R_POST_ONLY_WOULD_TAKE
-            return None
-        # A call (pre-open, auction, halt): orders only rest, so nothing immediate is possible.
-        if is_market and order_type == MARKET:
+        # A call (pre-open, auction, halt): orders only rest, so nothing immediate is possible;
+        # a market order waits only for the auction it names (market-on-open / -on-close).
+        if order_type == MARKET and tif != TIF_OPG and tif != TIF_CLS:
             return R_TYPE_NOT_ALLOWED
-        if tif in (IOC, FOK):
+        if tif in (TIF_IOC, TIF_FOK):
             return R_TIF_NOT_ALLOWED
-        if tif == OPG and (book.opened or session not in (PRE_OPEN, OPENING_AUCTION)):
+        if tif == TIF_OPG and (book.opened or session not in (PRE_OPEN, OPENING_AUCTION)):
             return R_TIF_NOT_ALLOWED
-        if tif == CLS and session != CLOSING_AUCTION:
+        if tif == TIF_CLS and session != CLOSING_AUCTION:
             return R_TIF_NOT_ALLOWED
         return None
 
     def _execute(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Match an incoming (or triggered, or repriced) order, then rest or cancel the rest."""
-        is_buy = o.side == BUY
+        is_buy = o.is_buy
         opp = book.asks if is_buy else book.bids
         price = o.price
+        limit_key: int
         if price is None:
             # A market order never trades outside the static band.
-            if is_buy:
-                limit_key = -book.band_high if book.band_high is not None else NO_LIMIT
-            else:
-                limit_key = book.band_low if book.band_low is not None else NO_LIMIT
+            limit_key = book.market_buy_key if is_buy else book.market_sell_key
         else:
             limit_key = -price if is_buy else price
-        if book.dyn_bp is not None and book.dyn_low is not None:
-            halt_key = -book.dyn_high if is_buy else book.dyn_low  # type: ignore[operator]
-        else:
-            halt_key = NO_LIMIT
-        tif = o.tif
-        if tif == FOK and self._available(book, o, opp, limit_key, halt_key) < o.leaves:
+        halt_key: int = NO_LIMIT
+        if book.dyn_bp is not None:
+            dyn_low = book.dyn_low
+            dyn_high = book.dyn_high
+            if dyn_low is not None and dyn_high is not None:
+                halt_key = -dyn_high if is_buy else dyn_low
+        tif = o.tif_code
+        if tif == TIF_FOK and self._available(book, o, opp, limit_key, halt_key) < o.leaves:
             self._cancel_taker(book, o, ts, out, C_FOK_UNFILLED)
             return
         keys = opp.keys
@@ -737,7 +905,7 @@ class Engine:
         if price is None:
             reason = C_HALT if book.session == HALTED else C_MARKET_REMAINDER
             self._cancel_taker(book, o, ts, out, reason)
-        elif tif in (IOC, FOK):
+        elif tif in (TIF_IOC, TIF_FOK):
             reason = C_HALT if book.session == HALTED else C_IOC_REMAINDER
             self._cancel_taker(book, o, ts, out, reason)
         else:
@@ -756,25 +924,24 @@ class Engine:
         book: Book,
         o: Order,
         opp: BookSide,
-        limit_key: Any,
-        halt_key: Any,
+        limit_key: int,
+        halt_key: int,
         ts: Nanos,
         out: list,
     ) -> None:
         """Price-time matching of taker ``o`` against ``opp`` (the hot loop)."""
         keys = opp.keys
-        levels = opp.levels
+        lvls = opp.lvls
         remaining = o.leaves
         taker_id = o.order_id
         taker_account = o.account
-        aggressor = o.side
+        aggressor = BUY if o.is_buy else SELL
         stp_on = book.stp and taker_account is not None
         symbol = book.symbol
         book_orders = book.orders
         book_side = opp.side
-        append = out.append
         seq = self.seq
-        last = None
+        last: Any = None
         while remaining and keys:
             key = keys[-1]
             if key < limit_key:
@@ -785,7 +952,7 @@ class Engine:
                 self._set_session(book, HALTED, ts, out, "luld")
                 seq = self.seq
                 break
-            lvl = levels[key]
+            lvl = lvls[-1]
             px = lvl.price
             had_count = lvl.count
             q = lvl.queue
@@ -811,8 +978,8 @@ class Engine:
                     ml -= fill
                     m.leaves = ml
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     shown -= fill
                     if not ml:
                         h += 1
@@ -837,8 +1004,8 @@ class Engine:
                     m.leaves = ml
                     lvl.qty -= fill
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
                         h += 1
                         lvl.count -= 1
@@ -868,8 +1035,8 @@ class Engine:
                     ml -= fill
                     m.leaves = ml
                     seq += 1
-                    append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
-                            taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
+                    out.append((EV_TRADE, seq, ts, symbol, px, fill, aggressor, taker_id,
+                                taker_account, remaining, m.order_id, m.account, ml))  # fmt: skip
                     if not ml:
                         h += 1
                         lvl.hidden_count -= 1
@@ -879,12 +1046,13 @@ class Engine:
                 lvl.hidden_head = h
             if not lvl.count and not lvl.hidden_count:
                 keys.pop()
-                del levels[key]
+                lvls.pop()
+                del opp.levels[px]
             elif lvl.head > 32:
                 _compact(lvl)
             if had_count or lvl.count:
                 seq += 1
-                append((EV_BOOK, seq, ts, symbol, book_side, px, lvl.qty, lvl.count))
+                out.append((EV_BOOK, seq, ts, symbol, book_side, px, lvl.qty, lvl.count))
         o.leaves = remaining
         self.seq = seq
         if last is not None:
@@ -960,7 +1128,6 @@ class Engine:
         their displayed size (rounded down), the remainder goes in time priority; hidden orders
         are filled after, in time priority."""
         keys = opp.keys
-        levels = opp.levels
         stp_on = book.stp and o.account is not None
         last = None
         while o.leaves and keys:
@@ -970,7 +1137,7 @@ class Engine:
             if key < halt_key:
                 self._set_session(book, HALTED, ts, out, "luld")
                 break
-            lvl = levels[key]
+            lvl = opp.lvls[-1]
             px = lvl.price
             had_count = lvl.count
             if stp_on:
@@ -978,7 +1145,7 @@ class Engine:
                     if m.account == o.account and o.leaves:
                         self._self_trade(book, o, m, lvl, ts, out)
                 if not o.leaves:
-                    self._drop_level_if_empty(opp, key, lvl)
+                    self._drop_level_if_empty(opp, lvl)
                     if had_count or lvl.count:
                         self._book_delta(book, opp, lvl, ts, out)
                     break
@@ -1012,7 +1179,7 @@ class Engine:
                 fill = min(m.leaves, o.leaves)
                 self._fill_maker(book, o, m, lvl, px, fill, ts, out, None)
                 last = px
-            self._drop_level_if_empty(opp, key, lvl)
+            self._drop_level_if_empty(opp, lvl)
             if had_count or lvl.count:
                 self._book_delta(book, opp, lvl, ts, out)
         if last is not None:
@@ -1071,7 +1238,7 @@ class Engine:
             del book.orders[m.order_id]
             m.level = None
 
-    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: Any, halt_key: Any):
+    def _available(self, book: Book, o: Order, opp: BookSide, limit_key: int, halt_key: int):
         """Quantity a fill-or-kill order could take right now without leaving its limit or
         the dynamic band; self-trade stops the count unless the mode cancels the resting side."""
         need = o.leaves
@@ -1079,11 +1246,10 @@ class Engine:
         # cancel_oldest clears own resting orders and goes on; every other mode stops there.
         stops_at_own = o.stp_mode != CANCEL_OLDEST
         total = 0
-        levels = opp.levels
-        for key in opp.keys[::-1]:
+        for key, lvl in zip(opp.keys[::-1], opp.lvls[::-1], strict=True):
             if key < limit_key or key < halt_key:
                 break
-            for m in levels[key].live_orders():
+            for m in lvl.live_orders():
                 if stp_on and m.account == o.account:
                     if stops_at_own:
                         return total
@@ -1095,20 +1261,15 @@ class Engine:
 
     def _rest(self, book: Book, o: Order, ts: Nanos, out: list) -> None:
         """Put an order at the back of its price level."""
-        price = o.price
+        # Any: the order's own price object is the lookup key (an int | None narrowed to int
+        # would be unboxed and boxed again, a new object, when compiled).
+        price: Any = o.price
         assert price is not None
-        if o.side == BUY:
-            bs = book.bids
-            key = price
-        else:
-            bs = book.asks
-            key = -price
-        levels = bs.levels
-        lvl = levels.get(key)
+        bs = book.bids if o.is_buy else book.asks
+        lvl = bs.levels.get(price)
         if lvl is None:
             lvl = Level(price)
-            levels[key] = lvl
-            insort(bs.keys, key)
+            bs.add_level(lvl)
         o.level = lvl
         book.orders[o.order_id] = o
         if o.hidden:
@@ -1128,13 +1289,9 @@ class Engine:
         self.seq += 1
         out.append((EV_BOOK, self.seq, ts, book.symbol, bs.side, lvl.price, lvl.qty, lvl.count))
 
-    def _drop_level_if_empty(self, bs: BookSide, key: int, lvl: Level) -> None:
-        if not lvl.count and not lvl.hidden_count:
-            keys = bs.keys
-            i = bisect_left(keys, key)
-            if i < len(keys) and keys[i] == key:
-                del keys[i]
-                del bs.levels[key]
+    def _drop_level_if_empty(self, bs: BookSide, lvl: Level) -> None:
+        if not lvl.count and not lvl.hidden_count and bs.levels.get(lvl.price) is lvl:
+            bs.remove_level(lvl)
 
     def _book_delta(self, book: Book, bs: BookSide, lvl: Level, ts: Nanos, out: list) -> None:
         self.seq += 1
@@ -1142,26 +1299,31 @@ class Engine:
 
     def _top(self, book: Book, ts: Nanos, out: list) -> None:
         """Emit top of book if the best displayed bid or ask (price or size) changed."""
-        bid_px = ask_px = None
+        bid_px: Any = None
+        ask_px: Any = None
         bid_qty = ask_qty = 0
-        bs = book.bids
-        keys = bs.keys
-        if keys:
-            best: Level | None = bs.levels[keys[-1]]
-            if not best.count:  # type: ignore[union-attr]
-                best = _best_displayed(bs)
-            if best is not None:
+        lvls = book.bids.lvls
+        if lvls:
+            best = lvls[-1]
+            if best.count:
                 bid_px = best.price
                 bid_qty = best.qty
-        bs = book.asks
-        keys = bs.keys
-        if keys:
-            best = bs.levels[keys[-1]]
-            if not best.count:  # type: ignore[union-attr]
-                best = _best_displayed(bs)
-            if best is not None:
+            else:
+                found = _best_displayed(book.bids)
+                if found is not None:
+                    bid_px = found.price
+                    bid_qty = found.qty
+        lvls = book.asks.lvls
+        if lvls:
+            best = lvls[-1]
+            if best.count:
                 ask_px = best.price
                 ask_qty = best.qty
+            else:
+                found = _best_displayed(book.asks)
+                if found is not None:
+                    ask_px = found.price
+                    ask_qty = found.qty
         # Identity first: the best level's price object rarely changes between commands.
         if (
             bid_qty != book.top_bid_qty
@@ -1181,13 +1343,13 @@ class Engine:
     def _add_stop(self, book: Book, o: Order) -> None:
         # Buy stops trigger lowest stop first, sell stops highest first.
         sp: int = o.stop_price  # type: ignore[assignment]
-        if o.side == BUY:
+        if o.is_buy:
             insort(book.buy_stops, (sp, o.tiebreak, o))
         else:
             insort(book.sell_stops, (-sp, o.tiebreak, o))
 
     def _remove_stop(self, book: Book, o: Order) -> bool:
-        stops = book.buy_stops if o.side == BUY else book.sell_stops
+        stops = book.buy_stops if o.is_buy else book.sell_stops
         for i, entry in enumerate(stops):
             if entry[2] is o:
                 del stops[i]
@@ -1226,14 +1388,24 @@ class Engine:
         if lvl is not None:
             hidden = o.hidden
             self._detach(book, o)
-            bs = book.bids if o.side == BUY else book.asks
-            key = lvl.price if bs.sign == 1 else -lvl.price
-            self._drop_level_if_empty(bs, key, lvl)
-            if not hidden:
+            bs = book.bids if o.is_buy else book.asks
+            self._drop_level_if_empty(bs, lvl)
+            if hidden:
+                hq = lvl.hidden_queue
+                if hq is not None and len(hq) - lvl.hidden_head > 2 * lvl.hidden_count + 8:
+                    _sweep_hidden(lvl)
+            else:
+                if len(lvl.queue) - lvl.head > lvl.count + (lvl.count >> 1) + 8:
+                    _sweep(lvl)
                 self._book_delta(book, bs, lvl, ts, out)
             return
-        if not self._remove_stop(book, o) and o in book.held:
-            book.held.remove(o)
+        if not self._remove_stop(book, o):
+            if o in book.held:
+                book.held.remove(o)
+            else:
+                calls = book.call_buys if o.is_buy else book.call_sells
+                if o in calls:
+                    calls.remove(o)
         o.leaves = 0
         del book.orders[o.order_id]
 
@@ -1264,7 +1436,7 @@ class Engine:
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_SYMBOL, CMD_REPLACE)
             return
         o = book.orders.get(oid)
-        if new_oid is not None and new_oid != oid and new_oid in self.seen:
+        if new_oid is not None and new_oid != oid and self._is_seen(new_oid):
             if o is None:
                 return  # the same replace re-sent after it was applied: drop it silently
             self._reject(out, ts, symbol, oid, account, R_DUPLICATE_ORDER_ID, CMD_REPLACE)
@@ -1272,8 +1444,8 @@ class Engine:
         if o is None or (account is not None and o.account != account):
             self._reject(out, ts, symbol, oid, account, R_UNKNOWN_ORDER, CMD_REPLACE)
             return
-        if price is None:
-            price = o.price
+        if price is None or o.order_type == MARKET:
+            price = o.price  # a market order (waiting for an auction) stays without a price
         if stop_price is None:
             stop_price = o.stop_price
         if type(qty) is not int or qty <= 0:
@@ -1332,13 +1504,21 @@ class Engine:
                 book.orders[new_id] = o
             self._emit_replaced(book, o, oid, new_id, True, ts, out)
             if after != before:
-                bs = book.bids if o.side == BUY else book.asks
+                bs = book.bids if o.is_buy else book.asks
                 self._book_delta(book, bs, lvl, ts, out)
             self._after_book_change(book, ts, out)
             return
         if lvl is None:
-            # A pending stop or a held cls order: it has no queue place to keep.
+            # A pending stop, a held cls order or a market order waiting in a call.
             was_stop = self._remove_stop(book, o)
+            calls = book.call_buys if o.is_buy else book.call_sells
+            in_call = not was_stop and o.price is None and o in calls
+            # In a call's market orders, a decrease keeps the place and an increase loses it.
+            kept = in_call and new_leaves <= o.leaves
+            if in_call and not kept:
+                calls.remove(o)
+                calls.append(o)
+                o.tiebreak = self.tiebreak = self.tiebreak + 1
             del book.orders[oid]
             o.order_id = new_id
             o.qty = qty
@@ -1349,9 +1529,11 @@ class Engine:
                 o.stop_price = stop_price
                 o.tiebreak = self.tiebreak = self.tiebreak + 1
                 self._add_stop(book, o)
-            self._emit_replaced(book, o, oid, new_id, False, ts, out)
+            self._emit_replaced(book, o, oid, new_id, kept, ts, out)
             if was_stop and matching:
                 self._run_stops(book, ts, out)
+            if in_call and book.publishing:
+                self._indicative(book, ts, out, EV_INDICATIVE)
             self._top(book, ts, out)
             return
         # Price change or increase: the order loses its place and re-enters as if new.
@@ -1359,9 +1541,9 @@ class Engine:
         tb = self.tiebreak = self.tiebreak + 1
         n = Order(
             new_id, o.account, o.side, o.order_type, o.tif, price, qty, new_leaves, None, o.peak,
-            o.hidden, o.post_only, o.expire_ns, o.stp_mode, tb,
+            o.hidden, o.post_only, o.expire_ns, o.stp_mode, tb, o.tif_code,
         )  # fmt: skip
-        if n.tif == GTD and n.expire_ns is not None:
+        if n.tif_code == TIF_GTD and n.expire_ns is not None:
             heappush(self.gtd, (n.expire_ns, tb, symbol, n))
         self._emit_replaced(book, n, oid, new_id, False, ts, out)
         if matching:
@@ -1457,13 +1639,14 @@ class Engine:
         )
         if uncross:
             self._uncross(book, ts, out)
+            self._cancel_call_markets(book, ts, out)
             if old in (PRE_OPEN, OPENING_AUCTION):
                 for o in book.canonical_orders():
-                    if o.tif == OPG:
+                    if o.tif_code == TIF_OPG:
                         self._expire(book, o, OPG, ts, out)
             elif old == CLOSING_AUCTION:
                 for o in book.canonical_orders():
-                    if o.tif == CLS:
+                    if o.tif_code == TIF_CLS:
                         self._expire(book, o, CLS, ts, out)
         self._set_session(book, state, ts, out, reason)
         if state in MATCHING_STATES:
@@ -1473,8 +1656,11 @@ class Engine:
             held = book.held
             book.held = []
             for o in held:
-                self._rest(book, o, ts, out)
-                _move_to_arrival_place(o)
+                if o.price is None:
+                    book.add_call_market(o)
+                else:
+                    self._rest(book, o, ts, out)
+                    _move_to_arrival_place(o)
         if state == CLOSED:
             for o in book.canonical_orders():
                 tif = o.tif
@@ -1518,20 +1704,21 @@ class Engine:
         """Price maximizing executed volume, then minimizing imbalance, then nearest the
         reference (last trade, else the instrument's reference), then the lower price."""
         bid_levels = [
-            (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.bids.levels[k] for k in book.bids.keys[::-1])
+            (lvl.price, sum(o.leaves for o in lvl.live_orders())) for lvl in book.bids.lvls[::-1]
         ]
         ask_levels = [
-            (lvl.price, sum(o.leaves for o in lvl.live_orders()))
-            for lvl in (book.asks.levels[k] for k in book.asks.keys[::-1])
+            (lvl.price, sum(o.leaves for o in lvl.live_orders())) for lvl in book.asks.lvls[::-1]
         ]
-        if not bid_levels or not ask_levels or bid_levels[0][0] < ask_levels[0][0]:
-            return None, 0, 0, None
-        prices = sorted({p for p, _ in bid_levels} | {p for p, _ in ask_levels})
+        # Market orders of the call take any price: they count at every candidate price.
+        market_buys = sum(o.leaves for o in book.call_buys)
+        market_sells = sum(o.leaves for o in book.call_sells)
         ref = book.last_price if book.last_price is not None else book.reference_price
+        prices = sorted({p for p, _ in bid_levels} | {p for p, _ in ask_levels})
+        if not prices and market_buys and market_sells and ref is not None:
+            prices = [ref]  # only market orders: they meet at the reference price
         # Cumulative volumes: buys at or above p, sells at or below p.
         buy_at: dict[int, int] = {}
-        cum = 0
+        cum = market_buys
         bi = 0
         for p in prices[::-1]:
             while bi < len(bid_levels) and bid_levels[bi][0] >= p:
@@ -1540,7 +1727,7 @@ class Engine:
             buy_at[p] = cum
         best: tuple[int, int, int, int] | None = None
         best_p = 0
-        cum = 0
+        cum = market_sells
         ai = 0
         for p in prices:
             while ai < len(ask_levels) and ask_levels[ai][0] <= p:
@@ -1557,7 +1744,7 @@ class Engine:
         if best is None:
             return None, 0, 0, None
         exe = -best[0]
-        imbalance = buy_at[best_p] - _sell_volume(ask_levels, best_p)
+        imbalance = buy_at[best_p] - market_sells - _sell_volume(ask_levels, best_p)
         side = BUY if imbalance > 0 else (SELL if imbalance < 0 else None)
         return best_p, exe, abs(imbalance), side
 
@@ -1571,18 +1758,21 @@ class Engine:
         priority within a price. Taker is the buy order, maker the sell; no aggressor."""
         price, matched, imbalance, side = self._auction_price(book)
         if price is not None and matched:
-            buys = [
-                (o, book.bids.levels[k])
-                for k in book.bids.keys[::-1]
-                if book.bids.levels[k].price >= price
-                for o in book.bids.levels[k].live_orders()
-            ]
-            sells = [
-                (o, book.asks.levels[k])
-                for k in book.asks.keys[::-1]
-                if book.asks.levels[k].price <= price
-                for o in book.asks.levels[k].live_orders()
-            ]
+            # Market orders first (in time priority), then limits best price first.
+            buys: list[tuple[Order, Level | None]] = [(o, None) for o in book.call_buys]
+            buys.extend(
+                (o, lvl)
+                for lvl in book.bids.lvls[::-1]
+                if lvl.price >= price
+                for o in lvl.live_orders()
+            )
+            sells: list[tuple[Order, Level | None]] = [(o, None) for o in book.call_sells]
+            sells.extend(
+                (o, lvl)
+                for lvl in book.asks.lvls[::-1]
+                if lvl.price <= price
+                for o in lvl.live_orders()
+            )
             left = matched
             bi = si = 0
             touched: dict[int, tuple[BookSide, Level]] = {}
@@ -1597,7 +1787,8 @@ class Engine:
                 out.append((EV_TRADE, self.seq, ts, book.symbol, price, fill, None, b.order_id,
                             b.account, b.leaves, s.order_id, s.account, s.leaves))  # fmt: skip
                 for o, lvl, bs in ((b, blvl, book.bids), (s, slvl, book.asks)):
-                    touched[id(lvl)] = (bs, lvl)
+                    if lvl is not None:
+                        touched[id(lvl)] = (bs, lvl)
                     if not o.leaves:
                         del book.orders[o.order_id]
                         o.level = None
@@ -1605,10 +1796,11 @@ class Engine:
                     bi += 1
                 if not s.leaves:
                     si += 1
+            book.call_buys = [o for o in book.call_buys if o.leaves]
+            book.call_sells = [o for o in book.call_sells if o.leaves]
             for bs, lvl in touched.values():
                 _rebuild_level(lvl)
-                key = lvl.price if bs.sign == 1 else -lvl.price
-                self._drop_level_if_empty(bs, key, lvl)
+                self._drop_level_if_empty(bs, lvl)
                 self._book_delta(book, bs, lvl, ts, out)
             book.last_price = price
             book.recenter_band()
@@ -1616,6 +1808,19 @@ class Engine:
             price, matched, imbalance, side = None, 0, 0, None
         self.seq += 1
         out.append((EV_AUCTION, self.seq, ts, book.symbol, price, matched, imbalance, side))
+
+    def _cancel_call_markets(self, book: Book, ts: Nanos, out: list) -> None:
+        """After an uncross, the market orders of the call that did not execute (all or part)
+        are canceled (``market_remainder``): buys first, each side in time priority."""
+        for o in book.call_buys + book.call_sells:
+            leaves = o.leaves
+            o.leaves = 0
+            del book.orders[o.order_id]
+            self.seq += 1
+            out.append((EV_CANCELED, self.seq, ts, book.symbol, o.order_id, o.account,
+                        C_MARKET_REMAINDER, leaves, 0))  # fmt: skip
+        book.call_buys = []
+        book.call_sells = []
 
     # --- snapshot / restore / rebuild ----------------------------------------------------
 
@@ -1635,6 +1840,8 @@ class Engine:
                     "buy_stops": [e[2].to_list() for e in book.buy_stops],
                     "sell_stops": [e[2].to_list() for e in book.sell_stops],
                     "held": [o.to_list() for o in book.held],
+                    "call_buys": [o.to_list() for o in book.call_buys],
+                    "call_sells": [o.to_list() for o in book.call_sells],
                 }
             )
         return {
@@ -1649,6 +1856,9 @@ class Engine:
                 if e[3].leaves and self.books[e[2]].orders.get(e[3].order_id) is e[3]
             ],
             "seen": list(self.seen),
+            "seen_prev": list(self.seen_prev),
+            "seen_base": self.seen_base,
+            "seen_window": self.seen_window,
         }
 
     @classmethod
@@ -1657,7 +1867,7 @@ class Engine:
         snapshot then yields exactly the events (and seqs) the original engine emitted."""
         if snap.get("format") != 1:
             raise ValueError("unknown snapshot format")
-        engine = cls(snap["shard"], snap["seq"])
+        engine = cls(snap["shard"], snap["seq"], snap.get("seen_window", SEEN_WINDOW))
         engine.tiebreak = snap["tiebreak"]
         for row in snap["books"]:
             spec = InstrumentSpec(**row["spec"])
@@ -1670,10 +1880,8 @@ class Engine:
             book.top_bid_px, book.top_bid_qty, book.top_ask_px, book.top_ask_qty = row["top"]
             for bs, rows in ((book.bids, row["bids"]), (book.asks, row["asks"])):
                 for price, shown_rows, hidden_rows in rows:
-                    key = price if bs.sign == 1 else -price
                     lvl = Level(price)
-                    bs.levels[key] = lvl
-                    bs.keys.append(key)
+                    bs.add_level(lvl)
                     for orow in shown_rows:
                         o = Order.from_list(orow)
                         o.level = lvl
@@ -1690,7 +1898,6 @@ class Engine:
                             hq.append(o)
                             lvl.hidden_count += 1
                             book.orders[o.order_id] = o
-                bs.keys.sort()
             for orow in row["buy_stops"] + row["sell_stops"]:
                 o = Order.from_list(orow)
                 engine._add_stop(book, o)
@@ -1699,10 +1906,18 @@ class Engine:
                 o = Order.from_list(orow)
                 book.held.append(o)
                 book.orders[o.order_id] = o
+            # (absent from snapshots written before market-on-open/-close orders existed)
+            for orow in row.get("call_buys", []) + row.get("call_sells", []):
+                o = Order.from_list(orow)
+                book.add_call_market(o)
+                book.orders[o.order_id] = o
         for expire_ns, tb, symbol, oid in snap["gtd"]:
             engine.gtd.append((expire_ns, tb, symbol, engine.books[symbol].orders[oid]))
         heapify(engine.gtd)
         engine.seen = dict.fromkeys(snap["seen"])
+        engine.seen_prev = dict.fromkeys(snap.get("seen_prev", ()))
+        # A snapshot from before the generations: all its ids count as the start of ``seen``.
+        engine.seen_base = snap.get("seen_base", len(engine.seen))
         return engine
 
     def load_resting(self, cmd: tuple, leaves_qty: int | None = None) -> None:
@@ -1728,6 +1943,7 @@ class Engine:
             oid, account, side, order_type, tif, price, qty, leaves,
             stop_price if order_type in (STOP, STOP_LIMIT) else None,
             peak, bool(hidden), bool(post_only), expire_ns, stp_mode or CANCEL_NEWEST, tb,
+            tif_code(tif),
         )  # fmt: skip
         if tif == GTD and expire_ns is not None:
             heappush(self.gtd, (expire_ns, tb, symbol, o))
@@ -1736,6 +1952,9 @@ class Engine:
             book.orders[oid] = o
         elif tif == CLS and book.matching:
             book.held.append(o)
+            book.orders[oid] = o
+        elif price is None:
+            book.add_call_market(o)
             book.orders[oid] = o
         else:
             seq = self.seq
@@ -1750,8 +1969,7 @@ class Engine:
         result: dict[str, list[tuple[int, int, int]]] = {}
         for name, bs in ((BUY, book.bids), (SELL, book.asks)):
             rows = []
-            for key in bs.keys[::-1]:
-                lvl = bs.levels[key]
+            for lvl in bs.lvls[::-1]:
                 if lvl.count:
                     rows.append((lvl.price, lvl.qty, lvl.count))
                     if len(rows) == levels:
@@ -1781,6 +1999,23 @@ def _move_to_arrival_place(o: Order) -> None:
     q.append(o)
 
 
+def _sweep(lvl: Level) -> None:
+    """Drop the orders that left a level's displayed queue anywhere but at the front (cancels
+    deep in the book). Called once they outnumber the live orders (plus a margin), so it costs
+    O(1) per cancel amortized, and no level keeps more dead entries than live ones alive (memory
+    and work for the garbage collector). Never called while a match walks the level."""
+    lvl.queue = [o for o in lvl.queue[lvl.head :] if o.leaves]
+    lvl.head = 0
+
+
+def _sweep_hidden(lvl: Level) -> None:
+    """:func:`_sweep` for the hidden queue."""
+    hq = lvl.hidden_queue
+    if hq is not None:
+        lvl.hidden_queue = [o for o in hq[lvl.hidden_head :] if o.leaves]
+        lvl.hidden_head = 0
+
+
 def _compact(lvl: Level) -> None:
     """Drop the consumed front of a level's queue once it is larger than what is left."""
     q = lvl.queue
@@ -1791,9 +2026,7 @@ def _compact(lvl: Level) -> None:
 
 
 def _best_displayed(bs: BookSide) -> Level | None:
-    levels = bs.levels
-    for key in bs.keys[::-1]:
-        lvl = levels[key]
+    for lvl in bs.lvls[::-1]:
         if lvl.count:
             return lvl
     return None
@@ -1833,8 +2066,7 @@ def _rebuild_level(lvl: Level) -> None:
 
 def _side_rows(bs: BookSide) -> list[list[Any]]:
     rows = []
-    for key in bs.keys[::-1]:
-        lvl = bs.levels[key]
+    for lvl in bs.lvls[::-1]:
         rows.append(
             [
                 lvl.price,

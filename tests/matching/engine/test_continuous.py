@@ -183,3 +183,20 @@ def test_either_cores_instrument_spec_registers_in_either_engine():
     engine.register(pure_core.InstrumentSpec("X"))
     events = engine.process(NewOrder(ts_ns=1, symbol="X", order_id=1, side="buy", qty=1, price=1))
     assert events[0][0] == "accepted"
+
+
+def test_cancels_deep_in_a_level_leave_the_rest_in_time_priority(venue):
+    for i in range(60):
+        venue.sell(f"s{i}", 1, 100)
+    kept = [f"s{i}" for i in range(60) if i % 5 == 0]
+    for i in range(60):
+        if i % 5:
+            events = venue.cancel(f"s{i}")
+            assert of(events, "book")[0]["qty"] == of(events, "book")[0]["order_count"]
+    assert venue.depth()["sell"] == [(100, 12, 12)]
+    # Canceled orders do not pile up in the level's queue (they are swept out in bulk).
+    level = venue.engine.books[SYMBOL].asks.lvls[-1]
+    assert len(level.queue) - level.head <= 2 * level.count + 8
+    events = venue.buy("b1", 12, 100)
+    assert [maker for _, maker, _, _ in fills(events)] == kept
+    assert venue.depth()["sell"] == []

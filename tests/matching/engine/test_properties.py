@@ -108,8 +108,8 @@ def to_commands(ops: list[tuple]) -> list[tuple]:
     return cmds
 
 
-def new_engine() -> Any:
-    engine = core().Engine()
+def new_engine(seen_window: int | None = None) -> Any:
+    engine = core().Engine() if seen_window is None else core().Engine(seen_window=seen_window)
     engine.register(core().InstrumentSpec("FIFO", reference_price=100, dynamic_band_pct=4))
     engine.register(core().InstrumentSpec("PRO", algorithm="pro_rata", band_low=94, band_high=106))
     return engine
@@ -179,8 +179,9 @@ class Ledger:
 def check_book(book: Any, ledger: Ledger) -> None:
     for bs in (book.bids, book.asks):
         assert bs.keys == sorted(bs.keys)
-        assert set(bs.keys) == set(bs.levels)
-        for lvl in bs.levels.values():
+        assert bs.keys == [lvl.price * bs.sign for lvl in bs.lvls], "keys and levels disagree"
+        assert bs.levels == {lvl.price: lvl for lvl in bs.lvls}
+        for lvl in bs.lvls:
             shown = lvl.displayed()
             hidden = lvl.hidden()
             assert shown or hidden, "empty levels are removed"
@@ -234,22 +235,23 @@ def test_the_same_stream_gives_the_same_events(ops):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=QUIET)
-@given(ops_strategy, st.integers(0, 70))
-def test_snapshot_restore_and_replay_gives_the_same_events_and_seqs(ops, cut):
+@given(ops_strategy, st.integers(0, 70), st.sampled_from((None, 2, 5)))
+def test_snapshot_restore_and_replay_gives_the_same_events_and_seqs(ops, cut, seen_window):
+    """Also with a tiny window of remembered ids, so that generations turn over mid-stream."""
     cmds = to_commands(ops)
     cut = min(cut, len(cmds))
-    engine = new_engine()
-    expected = run(cmds, engine=None)
+    engine = new_engine(seen_window)
+    expected = run(cmds, engine=new_engine(seen_window))
     for cmd in cmds[:cut]:
         engine.process(cmd)
     snap = json.loads(json.dumps(engine.snapshot()))
     restored = core().Engine.restore(snap)
     assert run(cmds[cut:], engine=restored) == expected[cut:]
-    assert restored.snapshot()["seq"] == new_engine_after(cmds).seq
+    assert restored.snapshot()["seq"] == new_engine_after(cmds, seen_window).seq
 
 
-def new_engine_after(cmds: list[tuple]) -> Any:
-    engine = new_engine()
+def new_engine_after(cmds: list[tuple], seen_window: int | None = None) -> Any:
+    engine = new_engine(seen_window)
     for cmd in cmds:
         engine.process(cmd)
     return engine

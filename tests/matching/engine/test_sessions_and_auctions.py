@@ -1,6 +1,7 @@
 """Sessions, call auctions, LULD-style halts and reopening."""
 
 from apps.matching.engine import Halt, Resume
+from apps.matching.engine import describe as describe_event
 
 from .conftest import SYMBOL, Venue, core, fills, kinds, of
 
@@ -159,3 +160,184 @@ def test_set_session_for_all_symbols():
     engine.register(core().InstrumentSpec("B"))
     events = engine.process(SetSession(ts_ns=1, state="closed"))
     assert [e[3] for e in events if e[0] == "session"] == ["A", "B"]
+
+
+# --- market-on-open / market-on-close: market orders with tif opg / cls in a call ----------
+
+
+def moo(venue: Venue, oid: str, side: str, qty: int, **kw):
+    return venue.order(oid, side, qty, order_type="market", tif="opg", **kw)
+
+
+def moc(venue: Venue, oid: str, side: str, qty: int, **kw):
+    return venue.order(oid, side, qty, order_type="market", tif="cls", **kw)
+
+
+def test_market_on_open_order_waits_in_the_call_without_depth():
+    venue = Venue(session="pre_open")
+    events = moo(venue, "m1", "buy", 8)
+    assert kinds(events) == ["accepted"]
+    assert events[0]["price"] is None
+    assert venue.depth() == {"buy": [], "sell": []}
+
+
+def test_market_on_open_order_executes_before_limits_at_the_auction_price():
+    venue = Venue(session="pre_open")
+    venue.buy("b1", 5, 101)
+    venue.sell("s1", 10, 101)
+    moo(venue, "m1", "buy", 8)  # entered last, executes first
+    events = venue.session("continuous")
+    auction = of(events, "auction")[0]
+    assert (auction["price"], auction["matched_qty"]) == (101, 10)
+    assert fills(events) == [("m1", "s1", 101, 8), ("b1", "s1", 101, 2)]
+    assert venue.depth()["buy"] == [(101, 3, 1)]
+
+
+def test_market_on_open_remainder_is_canceled_after_the_uncross():
+    venue = Venue(session="opening_auction")
+    moo(venue, "m1", "buy", 10)
+    venue.sell("s1", 4, 100)
+    events = venue.session("continuous")
+    assert fills(events) == [("m1", "s1", 100, 4)]
+    cancel = of(events, "canceled")[0]
+    assert (cancel["order_id"], cancel["reason"], cancel["canceled_qty"]) == (
+        "m1", "market_remainder", 6,
+    )  # fmt: skip
+    assert kinds(events).index("auction") < kinds(events).index("canceled")
+    assert kinds(events).index("canceled") < kinds(events).index("session")
+    assert "m1" not in venue.engine.books[SYMBOL].orders
+
+
+def test_indicative_price_counts_market_orders_at_every_price():
+    venue = Venue(session="opening_auction")
+    ind = of(moo(venue, "m1", "buy", 10), "indicative")[0]
+    assert (ind["price"], ind["matched_qty"]) == (None, 0)  # nothing to sell against
+    ind = of(venue.sell("s1", 4, 100), "indicative")[0]
+    assert (ind["price"], ind["matched_qty"], ind["imbalance_qty"], ind["imbalance_side"]) == (
+        100, 4, 6, "buy",
+    )  # fmt: skip
+
+
+def test_market_orders_alone_meet_at_the_reference_price():
+    venue = Venue(session="opening_auction", reference_price=250)
+    moo(venue, "mb", "buy", 5)
+    moo(venue, "ms", "sell", 3)
+    events = venue.session("continuous")
+    auction = of(events, "auction")[0]
+    assert (auction["price"], auction["matched_qty"], auction["imbalance_qty"]) == (250, 3, 2)
+    assert fills(events) == [("mb", "ms", 250, 3)]
+    assert [(e["order_id"], e["canceled_qty"]) for e in of(events, "canceled")] == [("mb", 2)]
+
+
+def test_market_orders_alone_without_a_reference_price_do_not_trade():
+    venue = Venue(session="opening_auction")
+    moo(venue, "mb", "buy", 5)
+    moo(venue, "ms", "sell", 3)
+    events = venue.session("continuous")
+    assert of(events, "auction")[0]["price"] is None
+    assert fills(events) == []
+    assert sorted(e["order_id"] for e in of(events, "canceled")) == ["mb", "ms"]
+
+
+def test_market_orders_execute_in_time_priority_among_themselves():
+    venue = Venue(session="pre_open")
+    moo(venue, "m1", "sell", 3)
+    moo(venue, "m2", "sell", 3)
+    venue.buy("b1", 4, 100)
+    events = venue.session("continuous")
+    assert fills(events) == [("b1", "m1", 100, 3), ("b1", "m2", 100, 1)]
+
+
+def test_market_on_open_is_refused_in_continuous_trading_and_after_the_open():
+    venue = Venue(session="continuous")
+    assert moo(venue, "m1", "buy", 1)[0]["reason"] == "tif_not_allowed_in_session"
+    venue.send(Halt(ts_ns=venue.tick(), symbol=SYMBOL))
+    venue.send(Resume(ts_ns=venue.tick(), symbol=SYMBOL))  # a reopening call, not the open
+    assert moo(venue, "m2", "buy", 1)[0]["reason"] == "tif_not_allowed_in_session"
+
+
+def test_plain_market_order_is_still_refused_during_a_call():
+    venue = Venue(session="opening_auction")
+    events = venue.buy("m", 1, order_type="market", tif="day")
+    assert events[0]["reason"] == "order_type_not_allowed_in_session"
+
+
+def test_market_on_open_can_be_canceled_and_leaves_the_indicative():
+    venue = Venue(session="opening_auction")
+    venue.sell("s1", 4, 100)
+    moo(venue, "m1", "buy", 10)
+    events = venue.cancel("m1")
+    assert of(events, "canceled")[0]["canceled_qty"] == 10
+    assert of(events, "indicative")[0]["matched_qty"] == 0
+    assert fills(venue.session("continuous")) == []
+
+
+def test_market_on_open_quantity_increase_loses_priority_and_decrease_keeps_it():
+    venue = Venue(session="pre_open")
+    moo(venue, "m1", "buy", 3)
+    moo(venue, "m2", "buy", 3)
+    assert of(venue.replace("m1", 5), "replaced")[0]["priority_kept"] is False
+    assert of(venue.replace("m2", 2), "replaced")[0]["priority_kept"] is True
+    venue.sell("s1", 7, 100)
+    assert fills(venue.session("continuous")) == [("m2", "s1", 100, 2), ("m1", "s1", 100, 5)]
+
+
+def test_unopened_market_on_open_orders_expire_at_the_close():
+    venue = Venue(session="pre_open")
+    moo(venue, "m1", "buy", 3)
+    events = venue.session("closed")
+    assert [(e["order_id"], e["reason"], e["expired_qty"]) for e in of(events, "expired")] == [
+        ("m1", "opg", 3)
+    ]
+
+
+def test_market_on_close_is_held_through_the_day_and_executes_in_the_closing_auction():
+    venue = Venue(session="continuous")
+    venue.buy("b1", 4, 99)
+    events = moc(venue, "c1", "sell", 6)
+    assert kinds(events) == ["accepted"]  # held: it does not take the bid
+    venue.session("pre_close")
+    events = venue.session("closing_auction")
+    assert of(events, "indicative")[0]["matched_qty"] == 4
+    events = venue.session("closed")
+    assert fills(events) == [("b1", "c1", 99, 4)]
+    assert [(e["order_id"], e["reason"], e["canceled_qty"]) for e in of(events, "canceled")] == [
+        ("c1", "market_remainder", 2)
+    ]
+    assert venue.engine.books[SYMBOL].orders == {}
+
+
+def test_market_on_close_entered_during_the_closing_auction_joins_it():
+    venue = Venue(session="closing_auction")
+    venue.sell("s1", 5, 100)
+    events = moc(venue, "c1", "buy", 5)
+    assert of(events, "indicative")[0]["matched_qty"] == 5
+    assert fills(venue.session("closed")) == [("c1", "s1", 100, 5)]
+
+
+def test_market_on_close_is_refused_in_the_opening_call():
+    venue = Venue(session="pre_open")
+    assert moc(venue, "c1", "buy", 1)[0]["reason"] == "tif_not_allowed_in_session"
+
+
+def test_stop_order_cannot_wait_for_the_close():
+    venue = Venue(session="continuous")
+    events = venue.buy("st", 1, order_type="stop", stop_price=105, tif="cls")
+    assert events[0]["reason"] == "order_type_not_allowed_in_session"
+
+
+def test_market_on_open_orders_survive_a_snapshot_and_restore():
+    original = Venue(session="pre_open")
+    moo(original, "m1", "buy", 6)
+    moo(original, "m2", "sell", 2)
+    original.buy("b1", 3, 100)
+    restored = Venue(engine=core().Engine.restore(original.engine.snapshot()))
+    restored.ts = original.ts
+    original.log.clear()
+    for v in (original, restored):
+        v.sell("s1", 5, 100)
+        v.session("continuous")
+    assert restored.log == original.log
+    assert fills([describe_event(e) for e in restored.log]) == [
+        ("m1", "m2", 100, 2), ("m1", "s1", 100, 4), ("b1", "s1", 100, 1),
+    ]  # fmt: skip

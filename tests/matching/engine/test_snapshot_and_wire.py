@@ -15,7 +15,7 @@ from apps.matching.engine import (
 )
 from apps.matching.engine.wire import WireError
 
-from .conftest import SYMBOL, Venue, core, fills
+from .conftest import SYMBOL, Venue, core, fills, kinds
 
 
 def _busy_book(venue: Venue) -> None:
@@ -89,3 +89,72 @@ def test_from_wire_refuses_unknown_kinds_and_wrong_lengths():
         from_wire(["cancel", 1, SYMBOL])
     with pytest.raises(WireError):
         command_from_wire(["trade", *range(12)])
+
+
+# --- the seen ids stay bounded: live orders plus a window of recent ids --------------------
+
+
+def small_window_venue(window: int) -> Venue:
+    engine = core().Engine(seen_window=window)
+    engine.register(core().InstrumentSpec(SYMBOL))
+    return Venue(engine=engine)
+
+
+def test_resent_order_is_dropped_within_the_window_and_forgotten_after_it():
+    venue = small_window_venue(3)
+    venue.buy("o1", 5, 100)
+    venue.cancel("o1")  # o1 is no longer live
+    for oid in ("n1", "n2", "n3"):
+        venue.buy(oid, 1, 90 + len(oid))
+    assert venue.buy("o1", 5, 100) == []  # 3 ids later: still remembered
+    for oid in ("n4", "n5"):
+        venue.buy(oid, 1, 90)
+    # o1 was seen more than one window of ids ago and is not live: a new order again.
+    assert kinds(venue.buy("o1", 5, 100))[0] == "accepted"
+
+
+def test_live_order_id_is_recognized_however_many_ids_came_after_it():
+    venue = small_window_venue(2)
+    venue.buy("live", 5, 100)
+    for i in range(10):
+        venue.sell(f"x{i}", 1, 110 + i)
+    assert venue.buy("live", 5, 100) == []
+    assert venue.depth()["buy"] == [(100, 5, 1)]
+    assert venue.replace("x9", 1, new_order_id="live")[0]["reason"] == "duplicate_order_id"
+
+
+def test_seen_ids_in_a_snapshot_are_bounded_by_live_orders_and_two_windows():
+    venue = small_window_venue(4)
+    for i in range(50):
+        venue.buy(f"b{i}", 1, 100)
+        venue.cancel(f"b{i}")
+    venue.buy("live", 1, 99)
+    snap = venue.engine.snapshot()
+    assert len(snap["seen"]) + len(snap["seen_prev"]) <= 2 * 4 + 1
+    assert snap["seen_window"] == 4
+
+
+def test_restored_engine_forgets_exactly_what_the_original_forgets():
+    original = small_window_venue(3)
+    for oid in ("a", "b", "c", "d"):
+        original.buy(oid, 1, 100)
+    original.cancel("a")
+    restored = Venue(
+        engine=core().Engine.restore(json.loads(json.dumps(original.engine.snapshot())))
+    )
+    restored.ts = original.ts
+    original.log.clear()
+    for v in (original, restored):
+        for oid in ("a", "e", "b", "f", "g", "a", "h", "c", "a"):
+            v.buy(oid, 1, 101)
+    assert restored.log == original.log
+
+
+def test_snapshot_without_generations_restores_every_id_as_seen():
+    venue = Venue()
+    venue.buy("b1", 10, 100)
+    snap = venue.engine.snapshot()
+    for key in ("seen_prev", "seen_base", "seen_window"):
+        del snap[key]  # the layout written before the seen ids had generations
+    restored = Venue(engine=core().Engine.restore(snap))
+    assert restored.buy("b1", 10, 100) == []
