@@ -362,7 +362,7 @@ class Matcher:
         now_ns = time.time_ns()
         resend: list[tuple] = []
         if self.options.symbols:
-            engine = Engine(shard=self.shard)
+            engine = Engine(shard=self.shard, seen_window=settings.ENGINE_SEEN_WINDOW)
             for symbol in self.options.symbols:
                 engine.register(bare_spec(symbol, session=self.options.session or "continuous"))
             start_id = b"0-0"

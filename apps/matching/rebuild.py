@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 
@@ -56,7 +57,7 @@ class RebuildState:
 
 def rebuild_engine(shard: int, state: RebuildState) -> Engine:
     """An engine holding ``state``'s books, numbering events after ``state.last_seq``."""
-    engine = Engine(shard=shard, seq=state.last_seq)
+    engine = Engine(shard=shard, seq=state.last_seq, seen_window=settings.ENGINE_SEEN_WINDOW)
     for spec in state.specs:
         engine.register(spec)
     for command, leaves in state.resting:

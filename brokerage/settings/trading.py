@@ -19,6 +19,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 ENGINE_SHARDS = env_int("ENGINE_SHARDS", 1)
+# How many newer order ids a finished order's id stays known for (duplicate detection); a new
+# engine takes it from here, a restored one keeps its snapshot's (docs/engine.md).
+ENGINE_SEEN_WINDOW = env_int("ENGINE_SEEN_WINDOW", 1_000_000)
 DEMO_LIQUIDITY = env_bool("DEMO_LIQUIDITY", True)
 DEMO_PORT = env_int("PORT", 8000)
 # Where the browser opens its WebSockets (the desk's market data and order updates), e.g.

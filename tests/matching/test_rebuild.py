@@ -122,3 +122,9 @@ def test_rebuilt_books_start_in_the_venue_phase_now_unless_overridden():
     assert session_by_calendar(saturday)(equity) == "closed"
     assert session_by_calendar(saturday)(crypto) == "continuous"
     assert session_by_calendar(saturday, "pre_open")(equity) == "pre_open"
+
+
+def test_a_rebuilt_engine_takes_the_seen_window_from_the_settings(settings):
+    settings.ENGINE_SEEN_WINDOW = 5
+
+    assert rebuild_engine(0, RebuildState(specs=[])).seen_window == 5
