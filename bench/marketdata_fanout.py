@@ -70,6 +70,7 @@ from apps.instruments.models import Instrument, Venue  # noqa: E402
 from apps.matching.transport import delete_prefix_keys, output_stream, redis_client  # noqa: E402
 
 SYMBOLS = [f"BENCHMD{i}" for i in range(4)]
+APP = "brokerage.asgi:application"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -181,6 +182,47 @@ class Matcher:
         return offered
 
 
+# --- where the time goes -------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Probe:
+    """CPU share of each process during a phase, and what is left queued at its end: entries
+    of the output stream the market data process has not read yet, and messages waiting in
+    the channel layer for a server. Printed under each phase, so a slow row says which side
+    was the bottleneck (a process near 100% of one core) and where the backlog sat."""
+
+    pids: dict[str, int] = {}
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def report(self) -> str:
+        elapsed = time.monotonic() - self.started
+        shares = ", ".join(
+            f"{name} {100 * (cpu_seconds(pid) - self.cpu[name]) / elapsed:.0f}%"
+            for name, pid in self.pids.items()
+        )
+        r = redis_client()
+        lag = "?"
+        for group in r.xinfo_groups(output_stream(0)):
+            if group["name"] in ("marketdata", b"marketdata"):
+                lag = group.get("lag")
+        # Channels of other processes (the servers'): this process's own are the ceiling's.
+        own = get_channel_layer().client_prefix.encode()
+        queued = 0
+        for key in r.scan_iter(match=f"{LAYER_PREFIX}*", count=1000):
+            if b":group:" not in key and own not in key and r.type(key) == b"zset":
+                queued += r.zcard(key)
+        return f"cpu {shares}; unread stream entries {lag}; queued for the servers {queued}"
+
+
 # --- clients ----------------------------------------------------------------------------------
 
 
@@ -272,7 +314,9 @@ async def fanout(url, origin, cookie, matcher: Matcher, n: int, seconds: float) 
     clients.measure_latency = True
     clients.count = 0
     start = time.monotonic()
+    probe = Probe()
     offered = await matcher.offer(seconds, None, SYMBOLS)
+    print(f"  {n} clients, end of offer: {probe.report()}")
     await asyncio.sleep(1.0)  # let the tail arrive
     elapsed = time.monotonic() - start
     delivered = clients.count
@@ -297,7 +341,9 @@ async def latency(url, origin, cookie, matcher: Matcher, seconds: float, stalled
     clients.samples = []
     clients.count = 0
     start = time.monotonic()
+    probe = Probe()
     await matcher.offer(seconds, 50, SYMBOLS)  # 50 entries x 4 symbols = 200 events/s
+    print(f"  latency{' (stalled client)' if stalled else ''}: {probe.report()}")
     await asyncio.sleep(0.5)
     elapsed = time.monotonic() - start
     p50, p99, p999 = percentiles(clients.samples)
@@ -327,20 +373,31 @@ async def main_async(args, port: int, cookie: str) -> list[dict]:
     url = f"ws://127.0.0.1:{port}/ws/market/"
     origin = f"http://127.0.0.1:{port}"
     matcher = Matcher()
-    rows = [
-        await group_send_ceiling(100, args.seconds),
-        await group_send_ceiling(1000, args.seconds),
-    ]
-    rows.append(await fanout(url, origin, cookie, matcher, 100, args.seconds))
-    rows.append(await fanout(url, origin, cookie, matcher, 1000, args.seconds))
-    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=False))
-    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=True))
+    phases = {
+        "ceiling": lambda: [
+            group_send_ceiling(100, args.seconds),
+            group_send_ceiling(1000, args.seconds),
+        ],
+        "fanout100": lambda: [fanout(url, origin, cookie, matcher, 100, args.seconds)],
+        "fanout1000": lambda: [fanout(url, origin, cookie, matcher, 1000, args.seconds)],
+        "latency": lambda: [latency(url, origin, cookie, matcher, args.seconds, stalled=False)],
+        "stalled": lambda: [latency(url, origin, cookie, matcher, args.seconds, stalled=True)],
+    }
+    rows = []
+    for name in args.phases.split(","):
+        for phase in phases[name]():
+            rows.append(await phase)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--phases",
+        default="ceiling,fanout100,fanout1000,latency,stalled",
+        help="comma-separated subset, in order (default: all; only a full run is the result)",
+    )
     args = parser.parse_args()
     mach = machine()
     started = time.monotonic()
@@ -351,8 +408,11 @@ def main() -> None:
     env = {**os.environ, "DEMO_LIQUIDITY": "0"}
     python = sys.executable
     log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "w")  # noqa: SIM115
+    # BENCH_PROFILE_DAPHNE=<file>: run daphne under cProfile (stats written when it stops).
+    profile = os.environ.get("BENCH_PROFILE_DAPHNE")
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
     daphne = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "brokerage.asgi:application"],
+        [python, *profiler, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -368,6 +428,7 @@ def main() -> None:
     try:
         wait_port(port)
         time.sleep(2.0)
+        Probe.pids = {"daphne": daphne.pid, "marketdata": feed.pid, "clients": os.getpid()}
         rows = asyncio.run(main_async(args, port, cookie))
     finally:
         for process in (feed, daphne):
