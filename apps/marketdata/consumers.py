@@ -46,21 +46,26 @@ RESNAPSHOT = object()
 
 
 class MarketDataHub:
-    """One channel-layer member per server process and market data group, fanning out in
-    memory to the process's sockets.
+    """One member per server process and market data group, on the ``marketdata`` channel
+    layer (Redis pub/sub), fanning out in memory to the process's sockets.
 
-    channels_redis pays a Redis round trip per message per receiving channel; if every socket
-    joined the groups itself, a quote for a thousand subscribers would be a thousand Redis
-    messages, popped one by one by this process's single receive loop, and the backlog would
-    sit in Redis where no conflation can reach it. The hub receives each message once and
-    files it into every local subscriber's conflation dict (plain dict operations), so the
-    cost per message is one Redis round trip per process, whatever the number of sockets.
+    If every socket joined the groups itself, a quote for a thousand subscribers would be a
+    thousand Redis messages. The hub receives each message once and files it into every local
+    subscriber's conflation dict (plain dict operations, no I/O), so the cost per message is
+    one Redis message per process, whatever the number of sockets.
+
+    Why pub/sub and not the default (core) layer: a core-layer receive costs four Redis round
+    trips, each waiting for a turn of the event loop, and under fan-out every turn is long
+    with socket writes. The hub then fell behind at 80 messages/s and seconds of quotes
+    queued in Redis, where conflation cannot reach them (measured: docs/marketdata.md). On
+    pub/sub everything that has arrived is read in one go and conflated at once.
     """
 
     def __init__(self) -> None:
         from channels.layers import get_channel_layer
+        from django.conf import settings
 
-        self.layer = get_channel_layer()
+        self.layer = get_channel_layer(settings.MARKETDATA_CHANNEL_LAYER)
         self.channel_name: str | None = None
         self.members: dict[str, set[ConflatingConsumer]] = {}
         self.lock = asyncio.Lock()
