@@ -41,6 +41,9 @@ TRADES_KEPT_PER_SYMBOL = 100
 BARS_KEPT_PER_SYMBOL = 3
 DEPTH_INCREMENTS_KEPT = 500
 SEND_BACKLOG_LIMIT = 64 * 1024
+# Messages drained together leave in one frame (a JSON array on /ws/market/, the msgpack
+# array Alpaca's streams always use), at most this many per frame.
+FRAME_MAX_MESSAGES = 200
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
 
@@ -174,6 +177,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         self.depth_last: dict[str, int] = {}  # last depth seq filed or covered by a snapshot
         self.depth_floor: dict[str, int] = {}  # seq of the last snapshot sent
         self.snapshotting: set[str] = set()
+        self.outbox: list[tuple[str, str]] = []
         self.wakeup = asyncio.Event()
         self.sender = asyncio.create_task(self._send_loop())
 
@@ -270,6 +274,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
                         if (channel, symbol) not in self.subscriptions:
                             continue
                         await self.flush_one(channel, symbol, value)
+                    await self.send_outbox()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -293,8 +298,25 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
                 if seq > self.depth_floor.get(symbol, 0):
                     await self.emit(channel, text)
 
+    async def emit(self, channel: str, text: str) -> None:
+        """Queue one message for the socket; everything drained in one pass of the sender
+        leaves in as few frames as ``FRAME_MAX_MESSAGES`` allows (``send_frame``)."""
+        self.outbox.append((channel, text))
+        if len(self.outbox) >= FRAME_MAX_MESSAGES:
+            await self.send_outbox()
+
+    async def send_outbox(self) -> None:
+        if self.outbox:
+            batch, self.outbox = self.outbox, []
+            await self.send_frame(batch)
+
+    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
+        """Send ``(channel, message text)`` pairs, in order, as one WebSocket frame."""
+        raise NotImplementedError
+
     async def send_depth_snapshot(self, symbol: str) -> None:
         """Send the book as of its depth sequence; increments at or below it are dropped."""
+        await self.send_outbox()
         self.snapshotting.add(symbol)
         try:
             snapshot = await adepth_snapshot(symbol)
@@ -314,9 +336,6 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         if self.pending.get(key) is not RESNAPSHOT:
             self.depth_last[symbol] = last
         await self.emit_depth_snapshot(snapshot)
-
-    async def emit(self, channel: str, text: str) -> None:
-        raise NotImplementedError
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         raise NotImplementedError
@@ -438,8 +457,13 @@ class MarketDataConsumer(ConflatingConsumer):
                 kept.setdefault(iso(bar["start"]), encode(bar_message(spec, bar)))
                 self.wakeup.set()
 
-    async def emit(self, channel: str, text: str) -> None:
-        await self.send(text_data=text)
+    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
+        # The texts were encoded once by the publisher, for every socket: joining them is a
+        # copy, not an encoding.
+        if len(batch) == 1:
+            await self.send(text_data=batch[0][1])
+        else:
+            await self.send(text_data="[" + ",".join(text for _channel, text in batch) + "]")
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         specs = await _specs([snapshot.symbol])
@@ -493,6 +517,59 @@ def _number(text: str | None):
         return 0
     value = Decimal(text)
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _alpaca_packed(channel: str, text: str, crypto: bool) -> bytes | None:
+    """One of our messages as an Alpaca data frame, msgpack encoded. Every subscriber of the
+    stream gets the same message text from the hub, so the cache encodes it once, not once per
+    socket (the cache key hashes the text once: Python keeps a string's hash)."""
+    import msgpack
+
+    message = json.loads(text)
+    symbol = message["symbol"].replace("-", "/") if crypto else message["symbol"]
+    if channel == "trades":
+        frame = {
+            "T": "t",
+            "S": symbol,
+            "i": 0,
+            "x": "V",
+            "p": _number(message["price"]),
+            "s": _number(message["qty"]),
+            "t": _alpaca_time(message["at"]),
+            "c": ["@"],
+            "z": "C",
+        }
+    elif channel == "quotes":
+        if message.get("at") is None:
+            return None
+        frame = {
+            "T": "q",
+            "S": symbol,
+            "bx": "V",
+            "bp": _number(message["bid"]),
+            "bs": _number(message["bid_size"]),
+            "ax": "V",
+            "ap": _number(message["ask"]),
+            "as": _number(message["ask_size"]),
+            "t": _alpaca_time(message["at"]),
+            "c": ["R"],
+            "z": "C",
+        }
+    elif channel == "bars":
+        frame = {
+            "T": "b",
+            "S": symbol,
+            "o": _number(message["o"]),
+            "h": _number(message["h"]),
+            "l": _number(message["l"]),
+            "c": _number(message["c"]),
+            "v": _number(message["v"]),
+            "t": _alpaca_time(message["t"]),
+        }
+    else:
+        return None
+    return msgpack.packb(frame, datetime=False)
 
 
 class AlpacaDataStreamConsumer(ConflatingConsumer):
@@ -568,51 +645,15 @@ class AlpacaDataStreamConsumer(ConflatingConsumer):
             reply[other] = []
         await self.send_frames([reply])
 
-    async def emit(self, channel: str, text: str) -> None:
-        message = json.loads(text)
-        symbol = self.wire(message["symbol"])
-        if channel == "trades":
-            frame = {
-                "T": "t",
-                "S": symbol,
-                "i": 0,
-                "x": "V",
-                "p": _number(message["price"]),
-                "s": _number(message["qty"]),
-                "t": _alpaca_time(message["at"]),
-                "c": ["@"],
-                "z": "C",
-            }
-        elif channel == "quotes":
-            if message.get("at") is None:
-                return
-            frame = {
-                "T": "q",
-                "S": symbol,
-                "bx": "V",
-                "bp": _number(message["bid"]),
-                "bs": _number(message["bid_size"]),
-                "ax": "V",
-                "ap": _number(message["ask"]),
-                "as": _number(message["ask_size"]),
-                "t": _alpaca_time(message["at"]),
-                "c": ["R"],
-                "z": "C",
-            }
-        elif channel == "bars":
-            frame = {
-                "T": "b",
-                "S": symbol,
-                "o": _number(message["o"]),
-                "h": _number(message["h"]),
-                "l": _number(message["l"]),
-                "c": _number(message["c"]),
-                "v": _number(message["v"]),
-                "t": _alpaca_time(message["t"]),
-            }
-        else:
-            return
-        await self.send_frames([frame])
+    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
+        import msgpack
+
+        packed = [_alpaca_packed(channel, text, self.crypto) for channel, text in batch]
+        packed = [p for p in packed if p is not None]
+        if packed:
+            await self.send(
+                bytes_data=msgpack.Packer().pack_array_header(len(packed)) + b"".join(packed)
+            )
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         return  # no depth channel on Alpaca's stock and crypto streams
