@@ -44,6 +44,10 @@ SEND_BACKLOG_LIMIT = 64 * 1024
 # Messages drained together leave in one frame (a JSON array on /ws/market/, the msgpack
 # array Alpaca's streams always use), at most this many per frame.
 FRAME_MAX_MESSAGES = 200
+# The hub wakes the senders this long after the first message of a burst, not at once: the
+# publisher's messages for several symbols arrive a few milliseconds apart, and one frame
+# for all of them costs a quarter of four frames (docs/marketdata.md).
+FRAME_LINGER_SECONDS = 0.004
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
 
@@ -73,6 +77,8 @@ class MarketDataHub:
         self.members: dict[str, set[ConflatingConsumer]] = {}
         self.lock = asyncio.Lock()
         self.task: asyncio.Task | None = None
+        self.touched: set[ConflatingConsumer] = set()
+        self.wake_handle: asyncio.TimerHandle | None = None
 
     async def join(self, group: str, consumer: ConflatingConsumer) -> None:
         async with self.lock:
@@ -109,9 +115,20 @@ class MarketDataHub:
             group = keys.group(message["channel"], message["symbol"])
             for consumer in list(self.members.get(group, ())):
                 try:
-                    consumer.file_event(message)
+                    if consumer.file_event(message):
+                        self.touched.add(consumer)
                 except Exception:
                     logger.exception("market data hub: a subscriber failed")
+            if self.touched and self.wake_handle is None:
+                loop = asyncio.get_running_loop()
+                self.wake_handle = loop.call_later(FRAME_LINGER_SECONDS, self._wake)
+
+    def _wake(self) -> None:
+        """Wake the senders of every socket that got something during the linger."""
+        self.wake_handle = None
+        touched, self.touched = self.touched, set()
+        for consumer in touched:
+            consumer.wakeup.set()
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -126,10 +143,10 @@ def hub() -> MarketDataHub:
     return found
 
 
-def transport_backlog(send: Any) -> int | None:
-    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable.
-    Middleware may wrap ``send`` (the session middleware's ``real_send``); unwrap to daphne's
-    ``partial(server.handle_reply, protocol)``."""
+def daphne_protocol(send: Any) -> Any | None:
+    """daphne's protocol object (autobahn's ``WebSocketServerProtocol``) behind an ASGI
+    ``send``, or None under another server. Middleware may wrap ``send`` (the session
+    middleware's ``real_send``); unwrap to daphne's ``partial(server.handle_reply, protocol)``."""
     for _ in range(5):
         if isinstance(send, functools.partial):
             break
@@ -139,11 +156,33 @@ def transport_backlog(send: Any) -> int | None:
             return None
     if not isinstance(send, functools.partial) or not send.args:
         return None
-    transport = getattr(send.args[0], "transport", None)
+    protocol = send.args[0]
+    return protocol if hasattr(protocol, "sendPreparedMessage") else None
+
+
+def transport_backlog(protocol: Any) -> int | None:
+    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable."""
+    transport = getattr(protocol, "transport", None)
     data = getattr(transport, "dataBuffer", None)
     if data is None:
         return None
     return len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+
+
+@functools.lru_cache(maxsize=256)
+def prepared_frame(parts: tuple[str | bytes, ...], header: bytes = b"") -> Any:
+    """One WebSocket frame framed once for every socket that sends the same messages (the
+    same text objects from the hub, so the key hashes cheaply): a text frame of one message
+    or a JSON array of them, or a binary frame ``header`` + parts (a msgpack array)."""
+    from autobahn.websocket.protocol import PreparedMessage
+
+    if header:
+        payload, binary = header + b"".join(parts), True
+    elif len(parts) == 1:
+        payload, binary = parts[0].encode(), False
+    else:
+        payload, binary = ("[" + ",".join(parts) + "]").encode(), False
+    return PreparedMessage(payload, binary, applyMask=False, doNotCompress=False)
 
 
 @database_sync_to_async
@@ -189,7 +228,25 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
             await hub().leave(keys.group(channel, symbol), self)
 
     def backlog(self) -> int | None:
-        return transport_backlog(self.base_send)
+        return transport_backlog(self.protocol())
+
+    def protocol(self) -> Any | None:
+        found = getattr(self, "_protocol", False)
+        if found is False:
+            found = self._protocol = daphne_protocol(self.base_send)
+        return found
+
+    async def send_prepared(self, parts: tuple, header: bytes = b"") -> bool:
+        """Under daphne, write the frame for ``parts`` through autobahn's prepared-message
+        API: framed once per distinct frame for all sockets, not once per socket, and without
+        the ASGI send path (channels, daphne, autobahn's ``sendMessage``), which cost most of
+        a frame's CPU in the fan-out profile. False when not possible (another server, a
+        socket not open): the caller sends through ASGI instead."""
+        protocol = self.protocol()
+        if protocol is None or protocol.state != protocol.STATE_OPEN:
+            return False
+        protocol.sendPreparedMessage(prepared_frame(parts, header))
+        return True
 
     async def subscribe(self, channel: str, symbol: str) -> None:
         if (channel, symbol) not in self.subscriptions:
@@ -205,14 +262,16 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
     # --- the channel layer side: file, never send -----------------------------------------
 
     async def md_event(self, event: dict[str, Any]) -> None:
-        self.file_event(event)
+        if self.file_event(event):
+            self.wakeup.set()
 
-    def file_event(self, event: dict[str, Any]) -> None:
-        """File one envelope into ``pending`` (no I/O: the hub calls this for every socket)."""
+    def file_event(self, event: dict[str, Any]) -> bool:
+        """File one envelope into ``pending`` (no I/O: the hub calls this for every socket).
+        True when the socket subscribes to it; the caller wakes the sender."""
         channel, symbol, items = event["channel"], event["symbol"], event["items"]
         key = (channel, symbol)
         if key not in self.subscriptions:
-            return
+            return False
         if channel == "quotes":
             self.pending[key] = items[-1][1]
         elif channel == "trades":
@@ -228,7 +287,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
                 kept.pop(next(iter(kept)))
         elif channel == "depth":
             self._file_depth(key, symbol, items)
-        self.wakeup.set()
+        return True
 
     def _file_depth(self, key: tuple[str, str], symbol: str, items: list) -> None:
         kept = self.pending.get(key)
@@ -460,10 +519,13 @@ class MarketDataConsumer(ConflatingConsumer):
     async def send_frame(self, batch: list[tuple[str, str]]) -> None:
         # The texts were encoded once by the publisher, for every socket: joining them is a
         # copy, not an encoding.
-        if len(batch) == 1:
-            await self.send(text_data=batch[0][1])
+        texts = tuple(text for _channel, text in batch)
+        if await self.send_prepared(texts):
+            return
+        if len(texts) == 1:
+            await self.send(text_data=texts[0])
         else:
-            await self.send(text_data="[" + ",".join(text for _channel, text in batch) + "]")
+            await self.send(text_data="[" + ",".join(texts) + "]")
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         specs = await _specs([snapshot.symbol])
@@ -649,11 +711,12 @@ class AlpacaDataStreamConsumer(ConflatingConsumer):
         import msgpack
 
         packed = [_alpaca_packed(channel, text, self.crypto) for channel, text in batch]
-        packed = [p for p in packed if p is not None]
-        if packed:
-            await self.send(
-                bytes_data=msgpack.Packer().pack_array_header(len(packed)) + b"".join(packed)
-            )
+        packed = tuple(p for p in packed if p is not None)
+        if not packed:
+            return
+        header = msgpack.Packer().pack_array_header(len(packed))
+        if not await self.send_prepared(packed, header):
+            await self.send(bytes_data=header + b"".join(packed))
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         return  # no depth channel on Alpaca's stock and crypto streams
