@@ -124,11 +124,18 @@ class MarketDataHub:
                 self.wake_handle = loop.call_later(FRAME_LINGER_SECONDS, self._wake)
 
     def _wake(self) -> None:
-        """Wake the senders of every socket that got something during the linger."""
+        """Send what every socket touched during the linger has pending: at once where that
+        needs no await (``flush_now``), else by waking the socket's sender task."""
         self.wake_handle = None
         touched, self.touched = self.touched, set()
         for consumer in touched:
-            consumer.wakeup.set()
+            try:
+                flushed = consumer.flush_now()
+            except Exception:
+                logger.exception("market data hub: flushing a socket failed")
+                flushed = False
+            if not flushed:
+                consumer.wakeup.set()
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -217,6 +224,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         self.depth_floor: dict[str, int] = {}  # seq of the last snapshot sent
         self.snapshotting: set[str] = set()
         self.outbox: list[tuple[str, str]] = []
+        self.sending = False  # the sender task is draining (see flush_now)
         self.wakeup = asyncio.Event()
         self.sender = asyncio.create_task(self._send_loop())
 
@@ -235,18 +243,6 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         if found is False:
             found = self._protocol = daphne_protocol(self.base_send)
         return found
-
-    async def send_prepared(self, parts: tuple, header: bytes = b"") -> bool:
-        """Under daphne, write the frame for ``parts`` through autobahn's prepared-message
-        API: framed once per distinct frame for all sockets, not once per socket, and without
-        the ASGI send path (channels, daphne, autobahn's ``sendMessage``), which cost most of
-        a frame's CPU in the fan-out profile. False when not possible (another server, a
-        socket not open): the caller sends through ASGI instead."""
-        protocol = self.protocol()
-        if protocol is None or protocol.state != protocol.STATE_OPEN:
-            return False
-        protocol.sendPreparedMessage(prepared_frame(parts, header))
-        return True
 
     async def subscribe(self, channel: str, symbol: str) -> None:
         if (channel, symbol) not in self.subscriptions:
@@ -323,39 +319,75 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
             while True:
                 await self.wakeup.wait()
                 self.wakeup.clear()
-                while self.pending:
-                    backlog = self.backlog()
-                    if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
-                        await asyncio.sleep(STALLED_POLL_SECONDS)
-                        continue
-                    pending, self.pending = self.pending, {}
-                    for (channel, symbol), value in pending.items():
-                        if (channel, symbol) not in self.subscriptions:
+                self.sending = True
+                try:
+                    while self.pending:
+                        backlog = self.backlog()
+                        if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
+                            await asyncio.sleep(STALLED_POLL_SECONDS)
                             continue
-                        await self.flush_one(channel, symbol, value)
-                    await self.send_outbox()
+                        pending, self.pending = self.pending, {}
+                        for (channel, symbol), value in pending.items():
+                            if (channel, symbol) not in self.subscriptions:
+                                continue
+                            await self.flush_one(channel, symbol, value)
+                        await self.send_outbox()
+                finally:
+                    self.sending = False
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("market data sender failed; closing the socket")
             await self.close(code=1011)
 
-    async def flush_one(self, channel: str, symbol: str, value: Any) -> None:
+    def flush_now(self) -> bool:
+        """Send everything pending at once, without a task switch, when nothing in it needs
+        an await: under daphne (prepared frames), the socket open and not backed up, no depth
+        snapshot due and the sender task idle (it may be between the parts of a snapshot,
+        which must go first). True when nothing is left pending; False leaves the work to
+        the sender task. The hub calls this for every socket it touched."""
+        if not self.pending:
+            return True
+        if self.sending:
+            return False
+        protocol = self.protocol()
+        if protocol is None or protocol.state != protocol.STATE_OPEN:
+            return False
+        backlog = self.backlog()
+        if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
+            return False
+        if any(value is RESNAPSHOT for value in self.pending.values()):
+            return False
+        pending, self.pending = self.pending, {}
+        batch = []
+        for (channel, symbol), value in pending.items():
+            if (channel, symbol) in self.subscriptions:
+                batch.extend(self.messages_of(channel, symbol, value))
+        for start in range(0, len(batch), FRAME_MAX_MESSAGES):
+            parts, header = self.frame_parts(batch[start : start + FRAME_MAX_MESSAGES])
+            if parts:
+                protocol.sendPreparedMessage(prepared_frame(parts, header))
+        return True
+
+    def messages_of(self, channel: str, symbol: str, value: Any) -> list[tuple[str, str]]:
+        """The ``(channel, text)`` messages a pending value stands for (not a snapshot)."""
         if channel == "quotes":
-            await self.emit(channel, value)
-        elif channel == "trades":
-            for _seq, text in value:
-                await self.emit(channel, text)
-        elif channel == "bars":
-            for text in value.values():
-                await self.emit(channel, text)
-        elif channel == "depth":
-            if value is RESNAPSHOT:
-                await self.send_depth_snapshot(symbol)
-                return
-            for seq, text in value:
-                if seq > self.depth_floor.get(symbol, 0):
-                    await self.emit(channel, text)
+            return [(channel, value)]
+        if channel == "trades":
+            return [(channel, text) for _seq, text in value]
+        if channel == "bars":
+            return [(channel, text) for text in value.values()]
+        if channel == "depth":
+            floor = self.depth_floor.get(symbol, 0)
+            return [(channel, text) for seq, text in value if seq > floor]
+        return []
+
+    async def flush_one(self, channel: str, symbol: str, value: Any) -> None:
+        if value is RESNAPSHOT:
+            await self.send_depth_snapshot(symbol)
+            return
+        for message in self.messages_of(channel, symbol, value):
+            await self.emit(*message)
 
     async def emit(self, channel: str, text: str) -> None:
         """Queue one message for the socket; everything drained in one pass of the sender
@@ -370,7 +402,26 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
             await self.send_frame(batch)
 
     async def send_frame(self, batch: list[tuple[str, str]]) -> None:
-        """Send ``(channel, message text)`` pairs, in order, as one WebSocket frame."""
+        """Send ``(channel, message text)`` pairs, in order, as one WebSocket frame: under
+        daphne through autobahn's prepared-message API (framed once per distinct frame for
+        all sockets, and without the ASGI send path, which cost most of a frame's CPU in the
+        fan-out profile), elsewhere (another server, tests) through ASGI."""
+        parts, header = self.frame_parts(batch)
+        if not parts:
+            return
+        protocol = self.protocol()
+        if protocol is not None and protocol.state == protocol.STATE_OPEN:
+            protocol.sendPreparedMessage(prepared_frame(parts, header))
+        elif header:
+            await self.send(bytes_data=header + b"".join(parts))
+        elif len(parts) == 1:
+            await self.send(text_data=parts[0])
+        else:
+            await self.send(text_data="[" + ",".join(parts) + "]")
+
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
+        """The frame's parts and header for ``prepared_frame``: message texts (a text frame)
+        or encoded messages after a binary ``header``."""
         raise NotImplementedError
 
     async def send_depth_snapshot(self, symbol: str) -> None:
@@ -516,16 +567,9 @@ class MarketDataConsumer(ConflatingConsumer):
                 kept.setdefault(iso(bar["start"]), encode(bar_message(spec, bar)))
                 self.wakeup.set()
 
-    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
-        # The texts were encoded once by the publisher, for every socket: joining them is a
-        # copy, not an encoding.
-        texts = tuple(text for _channel, text in batch)
-        if await self.send_prepared(texts):
-            return
-        if len(texts) == 1:
-            await self.send(text_data=texts[0])
-        else:
-            await self.send(text_data="[" + ",".join(texts) + "]")
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
+        # The texts were encoded once by the publisher, for every socket: a frame joins them.
+        return tuple(text for _channel, text in batch), b""
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         specs = await _specs([snapshot.symbol])
@@ -707,16 +751,12 @@ class AlpacaDataStreamConsumer(ConflatingConsumer):
             reply[other] = []
         await self.send_frames([reply])
 
-    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
         import msgpack
 
         packed = [_alpaca_packed(channel, text, self.crypto) for channel, text in batch]
         packed = tuple(p for p in packed if p is not None)
-        if not packed:
-            return
-        header = msgpack.Packer().pack_array_header(len(packed))
-        if not await self.send_prepared(packed, header):
-            await self.send(bytes_data=header + b"".join(packed))
+        return packed, msgpack.Packer().pack_array_header(len(packed)) if packed else b""
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         return  # no depth channel on Alpaca's stock and crypto streams
