@@ -475,6 +475,12 @@ async def latency(pool: ClientProcesses, matcher: Matcher, seconds: float, stall
     }
 
 
+def child_pids(pid: int) -> list[int]:
+    """The daphne processes ``run_ws`` started (none when daphne runs bare)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
 def wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -509,6 +515,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument(
+        "--ws-processes",
+        type=int,
+        default=0,
+        help="daphne processes behind the port (default: run_ws's, WS_PROCESSES)",
+    )
+    parser.add_argument(
         "--client-processes", type=int, default=2, help="worker processes the clients share"
     )
     parser.add_argument(
@@ -526,17 +538,18 @@ def main() -> None:
     env = {**os.environ, "DEMO_LIQUIDITY": "0"}
     python = sys.executable
     log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "w")  # noqa: SIM115
-    # BENCH_PROFILE_DAPHNE=<file>: run daphne under cProfile, timed by CPU time (stats
-    # written when it stops).
+    # The WebSocket server as the Procfile runs it (manage.py run_ws: WS_PROCESSES daphne
+    # processes on one port). BENCH_PROFILE_DAPHNE=<file>: one bare daphne under cProfile,
+    # timed by CPU time (stats written when it stops).
     profile = os.environ.get("BENCH_PROFILE_DAPHNE")
-    profiler = [str(REPO / "bench" / "_cpu_profile.py"), profile] if profile else []
-    daphne = subprocess.Popen(
-        [python, *profiler, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    if profile:
+        profiler = [str(REPO / "bench" / "_cpu_profile.py"), profile]
+        server = [python, *profiler, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
+    else:
+        server = [python, "manage.py", "run_ws", "--port", str(port)]
+        if args.ws_processes:
+            server += ["--processes", str(args.ws_processes)]
+    daphne = subprocess.Popen(server, cwd=REPO, env=env, stdout=log, stderr=log)
     feed = subprocess.Popen(
         [python, "manage.py", "run_marketdata", "--no-reference-feed", "--demo-liquidity", "off"],
         cwd=REPO,
@@ -549,7 +562,9 @@ def main() -> None:
         time.sleep(2.0)
         url, origin = f"ws://127.0.0.1:{port}/ws/market/", f"http://127.0.0.1:{port}"
         pool = ClientProcesses(args.client_processes, url, origin, cookie)
-        Probe.pids = {"daphne": daphne.pid, "marketdata": feed.pid, "matcher": os.getpid()}
+        servers = child_pids(daphne.pid) or [daphne.pid]
+        Probe.pids = {f"daphne{i}": pid for i, pid in enumerate(servers, 1)}
+        Probe.pids.update({"marketdata": feed.pid, "matcher": os.getpid()})
         for i, pid in enumerate(pool.pids, 1):
             Probe.pids[f"clients{i}"] = pid
         try:
