@@ -47,7 +47,7 @@ FRAME_MAX_MESSAGES = 200
 # The hub wakes the senders this long after the first message of a burst, not at once: the
 # publisher's messages for several symbols arrive a few milliseconds apart, and one frame
 # for all of them costs a quarter of four frames (docs/marketdata.md).
-FRAME_LINGER_SECONDS = 0.004
+FRAME_LINGER_SECONDS = 0.002
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
 
