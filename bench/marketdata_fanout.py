@@ -13,6 +13,8 @@ Rows (bench/results/marketdata_fanout.json, printed as a table):
 
 1. ``group_send`` ceiling, the same run: channel-layer deliveries/s (group_send calls/s x
    members) to groups of 100 and 1,000 members nobody reads: what the layer costs alone.
+   Then the market data layer's (pub/sub, docs/marketdata.md) group_send calls/s to a group
+   one process has joined, as each server's hub does.
 2. Quote fan-out to 100 and 1,000 clients subscribed to the same 4 symbols, the matcher side
    offering as much as it can: quote messages/s delivered to all clients together, with the
    latency of what arrived (conflation drops intermediate quotes for clients that lag).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -421,6 +424,50 @@ async def group_send_ceiling(members: int, seconds: float) -> dict:
     }
 
 
+async def pubsub_ceiling(seconds: float) -> dict:
+    """The market data layer (pub/sub) alone: group_send calls/s to a group one process has
+    joined, as a server's hub joins it. A publish goes to each subscribed process once, however
+    many sockets it serves, so this is the layer's ceiling per server process."""
+    from django.conf import settings
+
+    layer = get_channel_layer(settings.MARKETDATA_CHANNEL_LAYER)
+    group = "bench.ceiling.pubsub"
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
+    received = 0
+
+    async def drain() -> None:
+        nonlocal received
+        while True:
+            await layer.receive(channel)
+            received += 1
+
+    reader = asyncio.create_task(drain())
+    sent, start = 0, time.monotonic()
+    latencies = []
+    while time.monotonic() - start < seconds:
+        t0 = time.perf_counter_ns()
+        await layer.group_send(group, message)
+        latencies.append(time.perf_counter_ns() - t0)
+        sent += 1
+    elapsed = time.monotonic() - start
+    await asyncio.sleep(0.5)
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    await layer.group_discard(group, channel)
+    print(f"  pub/sub ceiling: sent {sent}, received {received} in this process")
+    p50, p99, p999 = percentiles(latencies)
+    return {
+        "name": "market data pub/sub layer group_send ceiling, 1 subscribed process (messages/s)",
+        "events_per_s": round(sent / elapsed),
+        "p50_us": p50,
+        "p99_us": p99,
+        "p999_us": p999,
+    }
+
+
 async def fanout(pool: ClientProcesses, matcher: Matcher, n: int, seconds: float) -> dict:
     await pool.open(n)
     await pool.reset(measure_latency=True)
@@ -498,6 +545,7 @@ async def main_async(args, pool: ClientProcesses) -> list[dict]:
         "ceiling": lambda: [
             group_send_ceiling(100, args.seconds),
             group_send_ceiling(1000, args.seconds),
+            pubsub_ceiling(args.seconds),
         ],
         "fanout100": lambda: [fanout(pool, matcher, 100, args.seconds)],
         "fanout1000": lambda: [fanout(pool, matcher, 1000, args.seconds)],
