@@ -4,14 +4,17 @@
 
 Everything real, on loopback: a daphne subprocess serving ``/ws/market/``, the market data
 process (``manage.py run_marketdata``, engine feed only) consuming ``<prefix>:out:0``, and
-``websockets`` clients in this process with a real session cookie. This process plays the
-matcher: it XADDs ``top`` events (4 symbols) to the output stream, each stamped with
-``ts_ns`` = time.time_ns() just before the XADD; clients compute now - ``at`` of each quote.
+``websockets`` clients with a real session cookie, spread over ``--client-processes`` worker
+processes (default 2). This process plays the matcher: it XADDs ``top`` events (4 symbols)
+to the output stream, each stamped with ``ts_ns`` = time.time_ns() just before the XADD;
+clients compute now - ``at`` of each quote.
 
 Rows (bench/results/marketdata_fanout.json, printed as a table):
 
 1. ``group_send`` ceiling, the same run: channel-layer deliveries/s (group_send calls/s x
    members) to groups of 100 and 1,000 members nobody reads: what the layer costs alone.
+   Then the market data layer's (pub/sub, docs/marketdata.md) group_send calls/s to a group
+   one process has joined, as each server's hub does.
 2. Quote fan-out to 100 and 1,000 clients subscribed to the same 4 symbols, the matcher side
    offering as much as it can: quote messages/s delivered to all clients together, with the
    latency of what arrived (conflation drops intermediate quotes for clients that lag).
@@ -26,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import multiprocessing
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +42,7 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "marketdata_fanout.json"
@@ -70,7 +77,10 @@ from apps.instruments.models import Instrument, Venue  # noqa: E402
 from apps.matching.transport import delete_prefix_keys, output_stream, redis_client  # noqa: E402
 
 SYMBOLS = [f"BENCHMD{i}" for i in range(4)]
+APP = "brokerage.asgi:application"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+QUOTE_AT = re.compile(r'"at":"([^"]+)"')
 
 
 def free_port() -> int:
@@ -181,6 +191,63 @@ class Matcher:
         return offered
 
 
+# --- where the time goes -------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """Seconds a process has run on a CPU and has waited, runnable, for one (Linux
+    schedstat, summed over its threads): on a shared 2-core machine the wait says whether a
+    slow phase was starved of CPU rather than busy."""
+    ran = waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        ran += int(fields[0])
+        waited += int(fields[1])
+    return ran / 1e9, waited / 1e9
+
+
+class Probe:
+    """CPU share of each process during a phase (and its wait for a CPU), and what is left
+    queued at its end: entries
+    of the output stream the market data process has not read yet, and messages waiting in
+    the channel layer for a server. Printed under each phase, so a slow row says which side
+    was the bottleneck (a process near 100% of one core) and where the backlog sat."""
+
+    pids: dict[str, int] = {}
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def cpu_used(self, name: str) -> float:
+        """CPU seconds ``name`` has used since the probe started."""
+        return cpu_seconds(self.pids[name])[0] - self.cpu[name][0]
+
+    def report(self) -> str:
+        elapsed = time.monotonic() - self.started
+        shares = []
+        for name, pid in self.pids.items():
+            (ran, waited), (ran0, waited0) = cpu_seconds(pid), self.cpu[name]
+            busy, starved = 100 * (ran - ran0) / elapsed, 100 * (waited - waited0) / elapsed
+            shares.append(f"{name} {busy:.0f}% (waited {starved:.0f}%)")
+        shares = ", ".join(shares)
+        r = redis_client()
+        lag = "?"
+        for group in r.xinfo_groups(output_stream(0)):
+            if group["name"] in ("marketdata", b"marketdata"):
+                lag = group.get("lag")
+        # Channels of other processes (the servers'): this process's own are the ceiling's.
+        own = get_channel_layer().client_prefix.encode()
+        queued = 0
+        for key in r.scan_iter(match=f"{LAYER_PREFIX}*", count=1000):
+            if b":group:" not in key and own not in key and r.type(key) == b"zset":
+                queued += r.zcard(key)
+        return f"cpu {shares}; unread stream entries {lag}; queued for the servers {queued}"
+
+
 # --- clients ----------------------------------------------------------------------------------
 
 
@@ -188,22 +255,29 @@ class Clients:
     def __init__(self, url: str, origin: str, cookie: str) -> None:
         self.url, self.origin, self.cookie = url, origin, cookie
         self.count = 0
+        self.frames = 0
+        self.last_arrival = 0.0
         self.samples: list[int] = []
         self.measure_latency = False
         self.tasks: list[asyncio.Task] = []
         self.sockets: list = []
 
     async def _run(self, ws, ready: asyncio.Event) -> None:
+        # A frame holds one message or an array of them; only quotes are subscribed to, and
+        # the timestamps are read without a JSON parse (the load generator's cost counts).
         ready.set()
         async for raw in ws:
             now = time.time_ns()
-            if '"quote"' not in raw:
+            quotes = raw.count('"type":"quote"')
+            if not quotes:
                 continue
-            self.count += 1
+            self.count += quotes
+            self.frames += 1
+            self.last_arrival = time.monotonic()
             if self.measure_latency:
-                at = json.loads(raw)["at"]
-                moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-                self.samples.append(now - (moment - EPOCH) // dt.timedelta(microseconds=1) * 1000)
+                for at in QUOTE_AT.findall(raw):
+                    moment = dt.datetime.fromisoformat(at)
+                    self.samples.append(now - (moment - EPOCH) // MICROSECOND * 1000)
 
     async def open(self, n: int, *, stalled: bool = False) -> None:
         for start in range(0, n, 50):
@@ -236,6 +310,90 @@ class Clients:
         self.tasks, self.sockets = [], []
 
 
+class ClientProcesses:
+    """The clients spread over worker processes (``Clients`` in each), so the load generator
+    is not one Python process parsing every frame: measured alone, one process takes about
+    28,000 quote messages/s at one message a frame (15 us of CPU each, latency parsed).
+    The matcher side stays in this process. Replies come back over a pipe per worker."""
+
+    def __init__(self, processes: int, url: str, origin: str, cookie: str) -> None:
+        context = multiprocessing.get_context("fork")
+        self.workers = []
+        for _ in range(processes):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_client_worker, args=(child, url, origin, cookie), daemon=True
+            )
+            process.start()
+            self.workers.append((process, parent))
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process, _pipe in self.workers]
+
+    async def _call(self, commands: list[tuple[str, Any] | None]) -> list:
+        loop = asyncio.get_running_loop()
+        busy = []
+        for (_process, pipe), command in zip(self.workers, commands, strict=True):
+            if command is not None:
+                pipe.send(command)
+                busy.append(pipe)
+        return await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in busy))
+
+    async def open(self, n: int, *, stalled: bool = False) -> None:
+        k = len(self.workers)
+        shares = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        await self._call([("open", (share, stalled)) if share else None for share in shares])
+
+    async def reset(self, *, measure_latency: bool) -> None:
+        await self._call([("reset", measure_latency)] * len(self.workers))
+
+    async def collect(self) -> tuple[int, int, float, list[int]]:
+        """Quote messages and frames received, the last arrival (monotonic) and the latency
+        samples, over every worker."""
+        replies = await self._call([("collect", None)] * len(self.workers))
+        samples = [sample for reply in replies for sample in reply[3]]
+        return (
+            sum(r[0] for r in replies),
+            sum(r[1] for r in replies),
+            max(r[2] for r in replies),
+            samples,
+        )
+
+    async def close(self) -> None:
+        await self._call([("close", None)] * len(self.workers))
+
+    def stop(self) -> None:
+        for process, pipe in self.workers:
+            pipe.send(("exit", None))
+            process.join(5)
+
+
+def _client_worker(pipe, url: str, origin: str, cookie: str) -> None:
+    async def serve() -> None:
+        clients = Clients(url, origin, cookie)
+        loop = asyncio.get_running_loop()
+        while True:
+            command, argument = await loop.run_in_executor(None, pipe.recv)
+            reply = None
+            if command == "open":
+                n, stalled = argument
+                await clients.open(n, stalled=stalled)
+            elif command == "reset":
+                clients.count = clients.frames = 0
+                clients.samples = []
+                clients.measure_latency = argument
+            elif command == "collect":
+                reply = (clients.count, clients.frames, clients.last_arrival, clients.samples)
+            elif command == "close":
+                await clients.close()
+            elif command == "exit":
+                return
+            pipe.send(reply)
+
+    asyncio.run(serve())
+
+
 # --- phases -------------------------------------------------------------------------------------
 
 
@@ -266,19 +424,71 @@ async def group_send_ceiling(members: int, seconds: float) -> dict:
     }
 
 
-async def fanout(url, origin, cookie, matcher: Matcher, n: int, seconds: float) -> dict:
-    clients = Clients(url, origin, cookie)
-    await clients.open(n)
-    clients.measure_latency = True
-    clients.count = 0
-    start = time.monotonic()
-    offered = await matcher.offer(seconds, None, SYMBOLS)
-    await asyncio.sleep(1.0)  # let the tail arrive
+async def pubsub_ceiling(seconds: float) -> dict:
+    """The market data layer (pub/sub) alone: group_send calls/s to a group one process has
+    joined, as a server's hub joins it. A publish goes to each subscribed process once, however
+    many sockets it serves, so this is the layer's ceiling per server process."""
+    from django.conf import settings
+
+    layer = get_channel_layer(settings.MARKETDATA_CHANNEL_LAYER)
+    group = "bench.ceiling.pubsub"
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
+    received = 0
+
+    async def drain() -> None:
+        nonlocal received
+        while True:
+            await layer.receive(channel)
+            received += 1
+
+    reader = asyncio.create_task(drain())
+    sent, start = 0, time.monotonic()
+    latencies = []
+    while time.monotonic() - start < seconds:
+        t0 = time.perf_counter_ns()
+        await layer.group_send(group, message)
+        latencies.append(time.perf_counter_ns() - t0)
+        sent += 1
     elapsed = time.monotonic() - start
-    delivered = clients.count
-    p50, p99, p999 = percentiles(clients.samples)
-    await clients.close()
-    print(f"  {n} clients: offered {offered} events, delivered {delivered} quote messages")
+    await asyncio.sleep(0.5)
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    await layer.group_discard(group, channel)
+    print(f"  pub/sub ceiling: sent {sent}, received {received} in this process")
+    p50, p99, p999 = percentiles(latencies)
+    return {
+        "name": "market data pub/sub layer group_send ceiling, 1 subscribed process (messages/s)",
+        "events_per_s": round(sent / elapsed),
+        "p50_us": p50,
+        "p99_us": p99,
+        "p999_us": p999,
+    }
+
+
+async def fanout(pool: ClientProcesses, matcher: Matcher, n: int, seconds: float) -> dict:
+    await pool.open(n)
+    await pool.reset(measure_latency=True)
+    start = time.monotonic()
+    probe = Probe()
+    offered = await matcher.offer(seconds, None, SYMBOLS)
+    print(f"  {n} clients, end of offer: {probe.report()}")
+    await asyncio.sleep(1.0)  # let the tail arrive
+    delivered, frames, last_arrival, samples = await pool.collect()
+    # The rate over the time deliveries took: from the first offer to the last arrival.
+    elapsed = max(last_arrival, start + seconds) - start
+    server_cpu = sum(probe.cpu_used(name) for name in probe.pids if name.startswith("daphne"))
+    client_cpu = sum(probe.cpu_used(name) for name in probe.pids if name.startswith("clients"))
+    p50, p99, p999 = percentiles(samples)
+    await pool.close()
+    print(
+        f"  {n} clients: offered {offered} events, delivered {delivered} quote messages in"
+        f" {frames} frames over {elapsed:.1f} s; CPU per message delivered: daphne"
+        f" {1e6 * server_cpu / max(delivered, 1):.1f} us, clients"
+        f" {1e6 * client_cpu / max(delivered, 1):.1f} us"
+    )
     return {
         "name": f"quote fan-out to {n} clients, 4 symbols (messages/s delivered)",
         "events_per_s": round(delivered / elapsed),
@@ -288,28 +498,34 @@ async def fanout(url, origin, cookie, matcher: Matcher, n: int, seconds: float) 
     }
 
 
-async def latency(url, origin, cookie, matcher: Matcher, seconds: float, stalled: bool) -> dict:
-    clients = Clients(url, origin, cookie)
-    await clients.open(100)
+async def latency(pool: ClientProcesses, matcher: Matcher, seconds: float, stalled: bool) -> dict:
+    await pool.open(100)
     if stalled:
-        await clients.open(1, stalled=True)
-    clients.measure_latency = True
-    clients.samples = []
-    clients.count = 0
+        await pool.open(1, stalled=True)
+    await pool.reset(measure_latency=True)
     start = time.monotonic()
+    probe = Probe()
     await matcher.offer(seconds, 50, SYMBOLS)  # 50 entries x 4 symbols = 200 events/s
+    print(f"  latency{' (stalled client)' if stalled else ''}: {probe.report()}")
     await asyncio.sleep(0.5)
     elapsed = time.monotonic() - start
-    p50, p99, p999 = percentiles(clients.samples)
-    await clients.close()
+    delivered, _frames, _last, samples = await pool.collect()
+    p50, p99, p999 = percentiles(samples)
+    await pool.close()
     suffix = ", plus 1 client that stops reading" if stalled else ""
     return {
         "name": f"matcher event to client latency, 100 clients at 200 events/s{suffix}",
-        "events_per_s": round(clients.count / elapsed),
+        "events_per_s": round(delivered / elapsed),
         "p50_us": p50,
         "p99_us": p99,
         "p999_us": p999,
     }
+
+
+def child_pids(pid: int) -> list[int]:
+    """The daphne processes ``run_ws`` started (none when daphne runs bare)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -323,24 +539,43 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError("daphne did not start")
 
 
-async def main_async(args, port: int, cookie: str) -> list[dict]:
-    url = f"ws://127.0.0.1:{port}/ws/market/"
-    origin = f"http://127.0.0.1:{port}"
+async def main_async(args, pool: ClientProcesses) -> list[dict]:
     matcher = Matcher()
-    rows = [
-        await group_send_ceiling(100, args.seconds),
-        await group_send_ceiling(1000, args.seconds),
-    ]
-    rows.append(await fanout(url, origin, cookie, matcher, 100, args.seconds))
-    rows.append(await fanout(url, origin, cookie, matcher, 1000, args.seconds))
-    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=False))
-    rows.append(await latency(url, origin, cookie, matcher, args.seconds, stalled=True))
+    phases = {
+        "ceiling": lambda: [
+            group_send_ceiling(100, args.seconds),
+            group_send_ceiling(1000, args.seconds),
+            pubsub_ceiling(args.seconds),
+        ],
+        "fanout100": lambda: [fanout(pool, matcher, 100, args.seconds)],
+        "fanout1000": lambda: [fanout(pool, matcher, 1000, args.seconds)],
+        "latency": lambda: [latency(pool, matcher, args.seconds, stalled=False)],
+        "stalled": lambda: [latency(pool, matcher, args.seconds, stalled=True)],
+    }
+    rows = []
+    for name in args.phases.split(","):
+        for phase in phases[name]():
+            rows.append(await phase)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--ws-processes",
+        type=int,
+        default=0,
+        help="daphne processes behind the port (default: run_ws's, WS_PROCESSES)",
+    )
+    parser.add_argument(
+        "--client-processes", type=int, default=2, help="worker processes the clients share"
+    )
+    parser.add_argument(
+        "--phases",
+        default="ceiling,fanout100,fanout1000,latency,stalled",
+        help="comma-separated subset, in order (default: all; only a full run is the result)",
+    )
     args = parser.parse_args()
     mach = machine()
     started = time.monotonic()
@@ -351,13 +586,18 @@ def main() -> None:
     env = {**os.environ, "DEMO_LIQUIDITY": "0"}
     python = sys.executable
     log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "w")  # noqa: SIM115
-    daphne = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "brokerage.asgi:application"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    # The WebSocket server as the Procfile runs it (manage.py run_ws: WS_PROCESSES daphne
+    # processes on one port). BENCH_PROFILE_DAPHNE=<file>: one bare daphne under cProfile,
+    # timed by CPU time (stats written when it stops).
+    profile = os.environ.get("BENCH_PROFILE_DAPHNE")
+    if profile:
+        profiler = [str(REPO / "bench" / "_cpu_profile.py"), profile]
+        server = [python, *profiler, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
+    else:
+        server = [python, "manage.py", "run_ws", "--port", str(port)]
+        if args.ws_processes:
+            server += ["--processes", str(args.ws_processes)]
+    daphne = subprocess.Popen(server, cwd=REPO, env=env, stdout=log, stderr=log)
     feed = subprocess.Popen(
         [python, "manage.py", "run_marketdata", "--no-reference-feed", "--demo-liquidity", "off"],
         cwd=REPO,
@@ -368,7 +608,17 @@ def main() -> None:
     try:
         wait_port(port)
         time.sleep(2.0)
-        rows = asyncio.run(main_async(args, port, cookie))
+        url, origin = f"ws://127.0.0.1:{port}/ws/market/", f"http://127.0.0.1:{port}"
+        pool = ClientProcesses(args.client_processes, url, origin, cookie)
+        servers = child_pids(daphne.pid) or [daphne.pid]
+        Probe.pids = {f"daphne{i}": pid for i, pid in enumerate(servers, 1)}
+        Probe.pids.update({"marketdata": feed.pid, "matcher": os.getpid()})
+        for i, pid in enumerate(pool.pids, 1):
+            Probe.pids[f"clients{i}"] = pid
+        try:
+            rows = asyncio.run(main_async(args, pool))
+        finally:
+            pool.stop()
     finally:
         for process in (feed, daphne):
             process.terminate()

@@ -14,6 +14,21 @@ from django.urls import re_path  # noqa: E402
 
 from brokerage.routing import api_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
+
+def _plain_autobahn_log_arguments() -> None:
+    """autobahn (26.10) builds the arguments of its per-frame debug log line eagerly, debug on
+    or off: ``hltype``/``hlval`` call ``click.style`` three times for every frame sent. In the
+    market data fan-out benchmark that was 55% of autobahn's ``sendData`` (CPU profile,
+    docs/marketdata.md). In ``autobahn.websocket.protocol`` they only ever format log
+    arguments, so plain values do: a debug line, if one is ever enabled, loses its colours."""
+    import autobahn.websocket.protocol as protocol
+
+    protocol.hltype = lambda obj: getattr(obj, "__qualname__", obj)
+    protocol.hlval = lambda value, color=None, bold=None: value
+
+
+_plain_autobahn_log_arguments()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -18,9 +18,12 @@ socket write itself is the only brake.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import json
 import logging
+import struct
+import termios
 import weakref
 from collections import deque
 from typing import Any
@@ -40,31 +43,47 @@ MAX_SUBSCRIPTIONS = 400
 TRADES_KEPT_PER_SYMBOL = 100
 BARS_KEPT_PER_SYMBOL = 3
 DEPTH_INCREMENTS_KEPT = 500
-SEND_BACKLOG_LIMIT = 64 * 1024
+# Unsent bytes (Twisted's buffer and the kernel's send queue) above which a socket's sender
+# stops writing and its conflation state takes over: about 60 quotes.
+SEND_BACKLOG_LIMIT = 16 * 1024
+# Messages drained together leave in one frame (a JSON array on /ws/market/, the msgpack
+# array Alpaca's streams always use), at most this many per frame.
+FRAME_MAX_MESSAGES = 200
+# The hub wakes the senders this long after the first message of a burst, not at once: the
+# publisher's messages for several symbols arrive a few milliseconds apart, and one frame
+# for all of them costs a quarter of four frames (docs/marketdata.md).
+FRAME_LINGER_SECONDS = 0.002
 STALLED_POLL_SECONDS = 0.05
 RESNAPSHOT = object()
 
 
 class MarketDataHub:
-    """One channel-layer member per server process and market data group, fanning out in
-    memory to the process's sockets.
+    """One member per server process and market data group, on the ``marketdata`` channel
+    layer (Redis pub/sub), fanning out in memory to the process's sockets.
 
-    channels_redis pays a Redis round trip per message per receiving channel; if every socket
-    joined the groups itself, a quote for a thousand subscribers would be a thousand Redis
-    messages, popped one by one by this process's single receive loop, and the backlog would
-    sit in Redis where no conflation can reach it. The hub receives each message once and
-    files it into every local subscriber's conflation dict (plain dict operations), so the
-    cost per message is one Redis round trip per process, whatever the number of sockets.
+    If every socket joined the groups itself, a quote for a thousand subscribers would be a
+    thousand Redis messages. The hub receives each message once and files it into every local
+    subscriber's conflation dict (plain dict operations, no I/O), so the cost per message is
+    one Redis message per process, whatever the number of sockets.
+
+    Why pub/sub and not the default (core) layer: a core-layer receive costs four Redis round
+    trips, each waiting for a turn of the event loop, and under fan-out every turn is long
+    with socket writes. The hub then fell behind at 80 messages/s and seconds of quotes
+    queued in Redis, where conflation cannot reach them (measured: docs/marketdata.md). On
+    pub/sub everything that has arrived is read in one go and conflated at once.
     """
 
     def __init__(self) -> None:
         from channels.layers import get_channel_layer
+        from django.conf import settings
 
-        self.layer = get_channel_layer()
+        self.layer = get_channel_layer(settings.MARKETDATA_CHANNEL_LAYER)
         self.channel_name: str | None = None
         self.members: dict[str, set[ConflatingConsumer]] = {}
         self.lock = asyncio.Lock()
         self.task: asyncio.Task | None = None
+        self.touched: set[ConflatingConsumer] = set()
+        self.wake_handle: asyncio.TimerHandle | None = None
 
     async def join(self, group: str, consumer: ConflatingConsumer) -> None:
         async with self.lock:
@@ -101,9 +120,27 @@ class MarketDataHub:
             group = keys.group(message["channel"], message["symbol"])
             for consumer in list(self.members.get(group, ())):
                 try:
-                    consumer.file_event(message)
+                    if consumer.file_event(message):
+                        self.touched.add(consumer)
                 except Exception:
                     logger.exception("market data hub: a subscriber failed")
+            if self.touched and self.wake_handle is None:
+                loop = asyncio.get_running_loop()
+                self.wake_handle = loop.call_later(FRAME_LINGER_SECONDS, self._wake)
+
+    def _wake(self) -> None:
+        """Send what every socket touched during the linger has pending: at once where that
+        needs no await (``flush_now``), else by waking the socket's sender task."""
+        self.wake_handle = None
+        touched, self.touched = self.touched, set()
+        for consumer in touched:
+            try:
+                flushed = consumer.flush_now()
+            except Exception:
+                logger.exception("market data hub: flushing a socket failed")
+                flushed = False
+            if not flushed:
+                consumer.wakeup.set()
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -118,10 +155,10 @@ def hub() -> MarketDataHub:
     return found
 
 
-def transport_backlog(send: Any) -> int | None:
-    """Bytes queued on daphne's TCP transport for this socket, or None when not knowable.
-    Middleware may wrap ``send`` (the session middleware's ``real_send``); unwrap to daphne's
-    ``partial(server.handle_reply, protocol)``."""
+def daphne_protocol(send: Any) -> Any | None:
+    """daphne's protocol object (autobahn's ``WebSocketServerProtocol``) behind an ASGI
+    ``send``, or None under another server. Middleware may wrap ``send`` (the session
+    middleware's ``real_send``); unwrap to daphne's ``partial(server.handle_reply, protocol)``."""
     for _ in range(5):
         if isinstance(send, functools.partial):
             break
@@ -131,11 +168,79 @@ def transport_backlog(send: Any) -> int | None:
             return None
     if not isinstance(send, functools.partial) or not send.args:
         return None
-    transport = getattr(send.args[0], "transport", None)
+    protocol = send.args[0]
+    return protocol if hasattr(protocol, "sendPreparedMessage") else None
+
+
+def transport_buffered(protocol: Any) -> int | None:
+    """Bytes in Twisted's write buffer for this socket, or None when not knowable."""
+    transport = getattr(protocol, "transport", None)
     data = getattr(transport, "dataBuffer", None)
     if data is None:
         return None
     return len(data) - getattr(transport, "offset", 0) + getattr(transport, "_tempDataLen", 0)
+
+
+def transport_backlog(protocol: Any) -> int | None:
+    """Bytes written to this socket and not yet taken by the client, as far as the server
+    can see: Twisted's buffer plus the kernel's send queue (Linux ``TIOCOUTQ``: bytes the
+    peer has not acknowledged). Without the kernel's share, a client that reads slowly would
+    queue up to megabytes in socket buffers (autotuned) before conflation started."""
+    buffered = transport_buffered(protocol)
+    if buffered is None:
+        return None
+    try:
+        queued = struct.unpack(
+            "i", fcntl.ioctl(protocol.transport.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        )[0]
+    except (OSError, AttributeError, ValueError):
+        queued = 0
+    return buffered + queued
+
+
+def write_frame(protocol: Any, prepared: Any) -> None:
+    """Write a prepared frame on daphne's socket: straight to the socket when nothing is
+    queued before it, else through autobahn and Twisted's buffer.
+
+    Twisted never writes eagerly: ``transport.write`` buffers, registers the socket for
+    writability (an epoll change), writes on the next loop turn and unregisters it (another
+    epoll change). In the fan-out CPU profile that round was 85% of the cost of a frame, for a
+    socket that could take the bytes at once. With the transport's buffer empty, uncompressed,
+    no TLS, and the connection up, this does what Twisted's own ``doWrite`` would do a turn
+    later (``writeSomeData``: one ``send``) and leaves any remainder, or a lost connection,
+    to Twisted's buffer and its usual handling."""
+    transport = protocol.transport
+    if (
+        getattr(protocol, "_perMessageCompress", None) is None
+        and not getattr(transport, "TLS", False)
+        and transport.connected
+        and not transport.disconnecting
+        and transport_buffered(protocol) == 0
+        and hasattr(transport, "writeSomeData")
+    ):
+        payload = prepared.payloadHybi
+        written = transport.writeSomeData(payload)
+        if isinstance(written, int):
+            if written < len(payload):
+                transport.write(payload[written:])
+            return
+    protocol.sendPreparedMessage(prepared)
+
+
+@functools.lru_cache(maxsize=256)
+def prepared_frame(parts: tuple[str | bytes, ...], header: bytes = b"") -> Any:
+    """One WebSocket frame framed once for every socket that sends the same messages (the
+    same text objects from the hub, so the key hashes cheaply): a text frame of one message
+    or a JSON array of them, or a binary frame ``header`` + parts (a msgpack array)."""
+    from autobahn.websocket.protocol import PreparedMessage
+
+    if header:
+        payload, binary = header + b"".join(parts), True
+    elif len(parts) == 1:
+        payload, binary = parts[0].encode(), False
+    else:
+        payload, binary = ("[" + ",".join(parts) + "]").encode(), False
+    return PreparedMessage(payload, binary, applyMask=False, doNotCompress=False)
 
 
 @database_sync_to_async
@@ -169,6 +274,8 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         self.depth_last: dict[str, int] = {}  # last depth seq filed or covered by a snapshot
         self.depth_floor: dict[str, int] = {}  # seq of the last snapshot sent
         self.snapshotting: set[str] = set()
+        self.outbox: list[tuple[str, str]] = []
+        self.sending = False  # the sender task is draining (see flush_now)
         self.wakeup = asyncio.Event()
         self.sender = asyncio.create_task(self._send_loop())
 
@@ -180,7 +287,13 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
             await hub().leave(keys.group(channel, symbol), self)
 
     def backlog(self) -> int | None:
-        return transport_backlog(self.base_send)
+        return transport_backlog(self.protocol())
+
+    def protocol(self) -> Any | None:
+        found = getattr(self, "_protocol", False)
+        if found is False:
+            found = self._protocol = daphne_protocol(self.base_send)
+        return found
 
     async def subscribe(self, channel: str, symbol: str) -> None:
         if (channel, symbol) not in self.subscriptions:
@@ -196,14 +309,16 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
     # --- the channel layer side: file, never send -----------------------------------------
 
     async def md_event(self, event: dict[str, Any]) -> None:
-        self.file_event(event)
+        if self.file_event(event):
+            self.wakeup.set()
 
-    def file_event(self, event: dict[str, Any]) -> None:
-        """File one envelope into ``pending`` (no I/O: the hub calls this for every socket)."""
+    def file_event(self, event: dict[str, Any]) -> bool:
+        """File one envelope into ``pending`` (no I/O: the hub calls this for every socket).
+        True when the socket subscribes to it; the caller wakes the sender."""
         channel, symbol, items = event["channel"], event["symbol"], event["items"]
         key = (channel, symbol)
         if key not in self.subscriptions:
-            return
+            return False
         if channel == "quotes":
             self.pending[key] = items[-1][1]
         elif channel == "trades":
@@ -219,7 +334,7 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
                 kept.pop(next(iter(kept)))
         elif channel == "depth":
             self._file_depth(key, symbol, items)
-        self.wakeup.set()
+        return True
 
     def _file_depth(self, key: tuple[str, str], symbol: str, items: list) -> None:
         kept = self.pending.get(key)
@@ -255,41 +370,114 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
             while True:
                 await self.wakeup.wait()
                 self.wakeup.clear()
-                while self.pending:
-                    backlog = self.backlog()
-                    if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
-                        await asyncio.sleep(STALLED_POLL_SECONDS)
-                        continue
-                    pending, self.pending = self.pending, {}
-                    for (channel, symbol), value in pending.items():
-                        if (channel, symbol) not in self.subscriptions:
+                self.sending = True
+                try:
+                    while self.pending:
+                        backlog = self.backlog()
+                        if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
+                            await asyncio.sleep(STALLED_POLL_SECONDS)
                             continue
-                        await self.flush_one(channel, symbol, value)
+                        pending, self.pending = self.pending, {}
+                        for (channel, symbol), value in pending.items():
+                            if (channel, symbol) not in self.subscriptions:
+                                continue
+                            await self.flush_one(channel, symbol, value)
+                        await self.send_outbox()
+                finally:
+                    self.sending = False
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("market data sender failed; closing the socket")
             await self.close(code=1011)
 
-    async def flush_one(self, channel: str, symbol: str, value: Any) -> None:
+    def flush_now(self) -> bool:
+        """Send everything pending at once, without a task switch, when nothing in it needs
+        an await: under daphne (prepared frames), the socket open and not backed up, no depth
+        snapshot due and the sender task idle (it may be between the parts of a snapshot,
+        which must go first). True when nothing is left pending; False leaves the work to
+        the sender task. The hub calls this for every socket it touched."""
+        if not self.pending:
+            return True
+        if self.sending:
+            return False
+        protocol = self.protocol()
+        if protocol is None or protocol.state != protocol.STATE_OPEN:
+            return False
+        backlog = self.backlog()
+        if backlog is not None and backlog > SEND_BACKLOG_LIMIT:
+            return False
+        if any(value is RESNAPSHOT for value in self.pending.values()):
+            return False
+        pending, self.pending = self.pending, {}
+        batch = []
+        for (channel, symbol), value in pending.items():
+            if (channel, symbol) in self.subscriptions:
+                batch.extend(self.messages_of(channel, symbol, value))
+        for start in range(0, len(batch), FRAME_MAX_MESSAGES):
+            parts, header = self.frame_parts(batch[start : start + FRAME_MAX_MESSAGES])
+            if parts:
+                write_frame(protocol, prepared_frame(parts, header))
+        return True
+
+    def messages_of(self, channel: str, symbol: str, value: Any) -> list[tuple[str, str]]:
+        """The ``(channel, text)`` messages a pending value stands for (not a snapshot)."""
         if channel == "quotes":
-            await self.emit(channel, value)
-        elif channel == "trades":
-            for _seq, text in value:
-                await self.emit(channel, text)
-        elif channel == "bars":
-            for text in value.values():
-                await self.emit(channel, text)
-        elif channel == "depth":
-            if value is RESNAPSHOT:
-                await self.send_depth_snapshot(symbol)
-                return
-            for seq, text in value:
-                if seq > self.depth_floor.get(symbol, 0):
-                    await self.emit(channel, text)
+            return [(channel, value)]
+        if channel == "trades":
+            return [(channel, text) for _seq, text in value]
+        if channel == "bars":
+            return [(channel, text) for text in value.values()]
+        if channel == "depth":
+            floor = self.depth_floor.get(symbol, 0)
+            return [(channel, text) for seq, text in value if seq > floor]
+        return []
+
+    async def flush_one(self, channel: str, symbol: str, value: Any) -> None:
+        if value is RESNAPSHOT:
+            await self.send_depth_snapshot(symbol)
+            return
+        for message in self.messages_of(channel, symbol, value):
+            await self.emit(*message)
+
+    async def emit(self, channel: str, text: str) -> None:
+        """Queue one message for the socket; everything drained in one pass of the sender
+        leaves in as few frames as ``FRAME_MAX_MESSAGES`` allows (``send_frame``)."""
+        self.outbox.append((channel, text))
+        if len(self.outbox) >= FRAME_MAX_MESSAGES:
+            await self.send_outbox()
+
+    async def send_outbox(self) -> None:
+        if self.outbox:
+            batch, self.outbox = self.outbox, []
+            await self.send_frame(batch)
+
+    async def send_frame(self, batch: list[tuple[str, str]]) -> None:
+        """Send ``(channel, message text)`` pairs, in order, as one WebSocket frame: under
+        daphne through autobahn's prepared-message API (framed once per distinct frame for
+        all sockets, and without the ASGI send path, which cost most of a frame's CPU in the
+        fan-out profile), elsewhere (another server, tests) through ASGI."""
+        parts, header = self.frame_parts(batch)
+        if not parts:
+            return
+        protocol = self.protocol()
+        if protocol is not None and protocol.state == protocol.STATE_OPEN:
+            write_frame(protocol, prepared_frame(parts, header))
+        elif header:
+            await self.send(bytes_data=header + b"".join(parts))
+        elif len(parts) == 1:
+            await self.send(text_data=parts[0])
+        else:
+            await self.send(text_data="[" + ",".join(parts) + "]")
+
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
+        """The frame's parts and header for ``prepared_frame``: message texts (a text frame)
+        or encoded messages after a binary ``header``."""
+        raise NotImplementedError
 
     async def send_depth_snapshot(self, symbol: str) -> None:
         """Send the book as of its depth sequence; increments at or below it are dropped."""
+        await self.send_outbox()
         self.snapshotting.add(symbol)
         try:
             snapshot = await adepth_snapshot(symbol)
@@ -309,9 +497,6 @@ class ConflatingConsumer(AsyncWebsocketConsumer):
         if self.pending.get(key) is not RESNAPSHOT:
             self.depth_last[symbol] = last
         await self.emit_depth_snapshot(snapshot)
-
-    async def emit(self, channel: str, text: str) -> None:
-        raise NotImplementedError
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         raise NotImplementedError
@@ -433,8 +618,9 @@ class MarketDataConsumer(ConflatingConsumer):
                 kept.setdefault(iso(bar["start"]), encode(bar_message(spec, bar)))
                 self.wakeup.set()
 
-    async def emit(self, channel: str, text: str) -> None:
-        await self.send(text_data=text)
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
+        # The texts were encoded once by the publisher, for every socket: a frame joins them.
+        return tuple(text for _channel, text in batch), b""
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         specs = await _specs([snapshot.symbol])
@@ -488,6 +674,59 @@ def _number(text: str | None):
         return 0
     value = Decimal(text)
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _alpaca_packed(channel: str, text: str, crypto: bool) -> bytes | None:
+    """One of our messages as an Alpaca data frame, msgpack encoded. Every subscriber of the
+    stream gets the same message text from the hub, so the cache encodes it once, not once per
+    socket (the cache key hashes the text once: Python keeps a string's hash)."""
+    import msgpack
+
+    message = json.loads(text)
+    symbol = message["symbol"].replace("-", "/") if crypto else message["symbol"]
+    if channel == "trades":
+        frame = {
+            "T": "t",
+            "S": symbol,
+            "i": 0,
+            "x": "V",
+            "p": _number(message["price"]),
+            "s": _number(message["qty"]),
+            "t": _alpaca_time(message["at"]),
+            "c": ["@"],
+            "z": "C",
+        }
+    elif channel == "quotes":
+        if message.get("at") is None:
+            return None
+        frame = {
+            "T": "q",
+            "S": symbol,
+            "bx": "V",
+            "bp": _number(message["bid"]),
+            "bs": _number(message["bid_size"]),
+            "ax": "V",
+            "ap": _number(message["ask"]),
+            "as": _number(message["ask_size"]),
+            "t": _alpaca_time(message["at"]),
+            "c": ["R"],
+            "z": "C",
+        }
+    elif channel == "bars":
+        frame = {
+            "T": "b",
+            "S": symbol,
+            "o": _number(message["o"]),
+            "h": _number(message["h"]),
+            "l": _number(message["l"]),
+            "c": _number(message["c"]),
+            "v": _number(message["v"]),
+            "t": _alpaca_time(message["t"]),
+        }
+    else:
+        return None
+    return msgpack.packb(frame, datetime=False)
 
 
 class AlpacaDataStreamConsumer(ConflatingConsumer):
@@ -563,51 +802,12 @@ class AlpacaDataStreamConsumer(ConflatingConsumer):
             reply[other] = []
         await self.send_frames([reply])
 
-    async def emit(self, channel: str, text: str) -> None:
-        message = json.loads(text)
-        symbol = self.wire(message["symbol"])
-        if channel == "trades":
-            frame = {
-                "T": "t",
-                "S": symbol,
-                "i": 0,
-                "x": "V",
-                "p": _number(message["price"]),
-                "s": _number(message["qty"]),
-                "t": _alpaca_time(message["at"]),
-                "c": ["@"],
-                "z": "C",
-            }
-        elif channel == "quotes":
-            if message.get("at") is None:
-                return
-            frame = {
-                "T": "q",
-                "S": symbol,
-                "bx": "V",
-                "bp": _number(message["bid"]),
-                "bs": _number(message["bid_size"]),
-                "ax": "V",
-                "ap": _number(message["ask"]),
-                "as": _number(message["ask_size"]),
-                "t": _alpaca_time(message["at"]),
-                "c": ["R"],
-                "z": "C",
-            }
-        elif channel == "bars":
-            frame = {
-                "T": "b",
-                "S": symbol,
-                "o": _number(message["o"]),
-                "h": _number(message["h"]),
-                "l": _number(message["l"]),
-                "c": _number(message["c"]),
-                "v": _number(message["v"]),
-                "t": _alpaca_time(message["t"]),
-            }
-        else:
-            return
-        await self.send_frames([frame])
+    def frame_parts(self, batch: list[tuple[str, str]]) -> tuple[tuple, bytes]:
+        import msgpack
+
+        packed = [_alpaca_packed(channel, text, self.crypto) for channel, text in batch]
+        packed = tuple(p for p in packed if p is not None)
+        return packed, msgpack.Packer().pack_array_header(len(packed)) if packed else b""
 
     async def emit_depth_snapshot(self, snapshot: Any) -> None:
         return  # no depth channel on Alpaca's stock and crypto streams

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class GroupPublisher:
                 if not item.done():
                     item.set_result(None)
                 continue
-            layer = get_channel_layer()
+            layer = get_channel_layer(settings.MARKETDATA_CHANNEL_LAYER)
             if layer is None:
                 continue
             if isinstance(item, str):

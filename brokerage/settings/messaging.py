@@ -12,19 +12,48 @@ CACHES = {
     }
 }
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # redis-py 8 times socket reads out after 5 s, exactly channels_redis's BZPOPMIN
-            # block: an idle consumer's receive would fail with TimeoutError. Reads may block
-            # longer than the pop itself.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
-            "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+MARKETDATA_CHANNEL_LAYER = "marketdata"
+
+
+def channel_layers(*, redis_url: str, prefix: str, capacity: int = 1000) -> dict:
+    """The two channel layers, both on ``redis_url`` under ``prefix`` (tests and benchmarks
+    build theirs with a private prefix through this function).
+
+    ``default`` (channels_redis core): per-consumer channels with a bounded queue each; order
+    updates and everything addressed to one socket.
+
+    ``marketdata`` (channels_redis pub/sub): quotes, depth, trades and bars, joined once per
+    server process by the fan-out hub (docs/marketdata.md). A group_send is one PUBLISH and a
+    server reads whatever has arrived in one socket read, where the core layer pays four Redis
+    round trips per message received: under fan-out load those round trips wait behind the
+    socket writes and market data queued in Redis for seconds, out of reach of conflation.
+    Pub/sub keeps no queue for a server that is away: market data is ephemeral and depth
+    recovers by sequence number and snapshot.
+    """
+    # redis-py 8 times socket reads out after 5 s, exactly channels_redis's BZPOPMIN block:
+    # an idle consumer's receive would fail with TimeoutError. Reads may block longer than
+    # the pop itself.
+    hosts = [{"address": redis_url, "socket_timeout": 30}]
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": hosts, "prefix": prefix, "capacity": capacity},
+        },
+        MARKETDATA_CHANNEL_LAYER: {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": hosts, "prefix": f"{prefix}:md:"},
         },
     }
-}
+
+
+CHANNEL_LAYERS = channel_layers(
+    redis_url=REDIS_URL,
+    prefix=env_str("CHANNEL_LAYER_PREFIX", "asgi"),
+    capacity=env_int("CHANNEL_LAYER_CAPACITY", 1000),
+)
+
+# daphne processes `manage.py run_ws` (Procfile `ws`) starts on the WebSocket port, one per core.
+WS_PROCESSES = env_int("WS_PROCESSES", 2)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None

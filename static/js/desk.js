@@ -9,6 +9,7 @@
 //   <- {"type":"quote","symbol","bid","bid_size","ask","ask_size","last","prev_close","change_pct","at"}
 //   <- {"type":"trade","symbol","price","qty","side","at"}
 //   <- {"type":"bar","symbol","t","o","h","l","c","v"}
+//   <- [message, message, ...]   (messages the server drained together, in order, one frame)
 // Order updates (/ws/orders/): {"type":"order.update","event","order_id","price","qty",...}
 
 import { CandlestickSeries, HistogramSeries, createChart } from "lightweight-charts";
@@ -124,13 +125,14 @@ class ReconnectingSocket {
       this.onOpen?.();
     });
     socket.addEventListener("message", (event) => {
-      let message;
+      let frame;
       try {
-        message = JSON.parse(event.data);
+        frame = JSON.parse(event.data);
       } catch {
         return;
       }
-      this.onMessage(message);
+      // A frame is one message, or an array of the messages the server sent together.
+      for (const message of Array.isArray(frame) ? frame : [frame]) this.onMessage(message);
     });
     socket.addEventListener("close", (event) => {
       if (event.code === 4401 || event.code === 4403) {

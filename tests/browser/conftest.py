@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from brokerage.settings.messaging import channel_layers
 from tests.processes import free_port, port_open, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,12 +122,7 @@ def servers(transactional_db, stream_prefix, settings, tmp_path, monkeypatch) ->
     # between browser steps are still synchronous and safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     layer_prefix = f"test-browser-{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": layer_prefix},
-        }
-    }
+    settings.CHANNEL_LAYERS = channel_layers(redis_url=settings.REDIS_URL, prefix=layer_prefix)
     name = settings.DATABASES["default"]["NAME"]
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},

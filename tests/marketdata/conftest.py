@@ -9,22 +9,16 @@ import pytest
 
 from apps.marketdata import specs
 from apps.marketdata.publisher import publisher
+from brokerage.settings.messaging import channel_layers
 from tests.processes import ProcessManager, start_daphne
 
 
 @pytest.fixture
 def md(settings, stream_prefix):
     """Own engine/market data prefix and channel layer prefix; empty spec caches."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [settings.REDIS_URL],
-                "prefix": f"test-asgi-{uuid.uuid4().hex[:10]}",
-                "capacity": 1000,
-            },
-        }
-    }
+    settings.CHANNEL_LAYERS = channel_layers(
+        redis_url=settings.REDIS_URL, prefix=f"test-asgi-{uuid.uuid4().hex[:10]}"
+    )
     specs.clear()
     yield stream_prefix
     publisher.flush()

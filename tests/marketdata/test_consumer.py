@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -43,7 +44,13 @@ async def connect(user):
 
 
 async def receive(communicator, timeout=3):
-    return json.loads(await communicator.receive_from(timeout=timeout))
+    """The next message: a frame holds one message object, or an array of the messages the
+    server drained together (docs/marketdata.md)."""
+    unread = communicator.__dict__.setdefault("unread", deque())
+    if not unread:
+        frame = json.loads(await communicator.receive_from(timeout=timeout))
+        unread.extend(frame if isinstance(frame, list) else [frame])
+    return unread.popleft()
 
 
 @pytest.fixture
@@ -194,6 +201,46 @@ def test_slow_client_gets_the_latest_state_and_does_not_hold_back_others(acme, u
         assert await slow.receive_nothing(timeout=0.3)
         for ws in (fast, slow):
             await ws.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_messages_drained_together_leave_in_one_frame_in_order(acme, user, monkeypatch):
+    projector = EngineBookProjector()
+    stalled = {"on": False}
+    real_backlog = MarketDataConsumer.backlog
+
+    def backlog(self):
+        return consumers.SEND_BACKLOG_LIMIT + 1 if stalled["on"] else real_backlog(self)
+
+    monkeypatch.setattr(MarketDataConsumer, "backlog", backlog)
+
+    async def run():
+        ws = await connect(user)
+        await ws.send_json_to(
+            {"action": "subscribe", "channels": ["quotes", "depth"], "symbols": ["ACME"]}
+        )
+        assert (await receive(ws))["type"] == "snapshot"
+        ws.scope["batching"] = True  # shared with the consumer instance: find it by its scope
+        consumer = next(i for i in _instances() if i.scope.get("batching"))
+        stalled["on"] = True
+        await publish(projector, [book(1, "ACME", "buy", 10000, 5, 1)])
+        await publish(projector, [book(2, "ACME", "sell", 10010, 7, 1)])
+        await publish(projector, [top(3, "ACME", 10000, 5, 10010, 7)])
+        for _ in range(100):  # bounded wait until the hub has filed all three
+            if ("quotes", "ACME") in consumer.pending and len(
+                consumer.pending.get(("depth", "ACME"), [])
+            ) == 2:
+                break
+            await asyncio.sleep(0.02)
+        stalled["on"] = False
+        consumer.wakeup.set()
+        frame = json.loads(await ws.receive_from(timeout=3))
+        assert isinstance(frame, list)
+        depth = [m["seq"] for m in frame if m["type"] == "depth"]
+        assert depth == [1, 2]
+        assert [m["bid"] for m in frame if m["type"] == "quote"] == ["100.00"]
+        await ws.disconnect()
 
     async_to_sync(run)()
 

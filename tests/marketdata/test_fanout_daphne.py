@@ -1,0 +1,134 @@
+"""/ws/market/ over real daphne processes and real sockets: the path the fan-out takes in
+production (the hub's immediate flush, autobahn prepared frames, several processes on one
+port), which WebsocketCommunicator does not reach."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from websockets.asyncio.client import connect
+
+from apps.marketdata.publisher import publisher
+from apps.marketdata.services import EngineBookProjector
+from tests.clients.factories import UserFactory
+from tests.instruments.factories import EquityFactory
+from tests.processes import ProcessManager, free_port, port_open, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def book(seq, side, price, qty, count):
+    return ("book", seq, time.time_ns(), "ACME", side, price, qty, count)
+
+
+def top(seq, bid, ask):
+    return ("top", seq, time.time_ns(), "ACME", bid, 5, ask, 7)
+
+
+@pytest.fixture
+def session_cookie(md):
+    EquityFactory(symbol="ACME")
+    user = UserFactory(username="fanout-user")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+class Feed:
+    """A desk socket that reads frames (one message, or an array of them) as messages."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.unread: list[dict] = []
+
+    @classmethod
+    async def open(cls, address: str, cookie: str) -> Feed:
+        ws = await connect(
+            f"ws://{address}/ws/market/",
+            origin=f"http://{address}",
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+        )
+        return cls(ws)
+
+    async def receive(self) -> dict:
+        while not self.unread:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
+            self.unread.extend(frame if isinstance(frame, list) else [frame])
+        return self.unread.pop(0)
+
+    async def receive_until(self, wanted) -> dict:
+        for _ in range(200):
+            message = await self.receive()
+            if wanted(message):
+                return message
+        raise AssertionError("not received")
+
+
+async def publish(projector, events) -> None:
+    await asyncio.get_running_loop().run_in_executor(
+        None, lambda: (projector.apply(events), publisher.flush())
+    )
+
+
+def test_depth_increments_follow_the_snapshot_in_order_over_daphne(session_cookie, daphne_server):
+    projector = EngineBookProjector()
+
+    async def run():
+        feed = await Feed.open(daphne_server, session_cookie)
+        await feed.ws.send(
+            json.dumps({"action": "subscribe", "channels": ["depth"], "symbols": ["ACME"]})
+        )
+        snapshot = await feed.receive()
+        assert snapshot["type"] == "snapshot" and snapshot["seq"] == 0
+        await asyncio.sleep(0.3)  # the hub's subscription is in place
+        for seq in range(1, 31):
+            await publish(projector, [book(seq, "buy", 10000 + seq, seq, 1)])
+        seqs = []
+        while len(seqs) < 30:
+            message = await feed.receive()
+            assert message["type"] == "depth"
+            seqs.append(message["seq"])
+        assert seqs == list(range(1, 31))
+        await feed.ws.close()
+
+    async_to_sync(run)()
+
+
+def test_run_ws_serves_every_socket_from_several_daphne_processes(session_cookie, tmp_path):
+    manager = ProcessManager(tmp_path)
+    port = free_port()
+    server = manager.start("run_ws", "run_ws", "--port", str(port), "--processes", "2")
+    wait_until(lambda: port_open(port), timeout=60, what="run_ws to listen")
+    projector = EngineBookProjector()
+
+    def daphnes() -> list[str]:
+        return Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+
+    async def run():
+        feeds = [await Feed.open(f"127.0.0.1:{port}", session_cookie) for _ in range(8)]
+        for feed in feeds:
+            await feed.ws.send(
+                json.dumps({"action": "subscribe", "channels": ["quotes"], "symbols": ["ACME"]})
+            )
+        await asyncio.sleep(0.5)
+        await publish(projector, [top(1, 10001, 10003)])
+        for feed in feeds:
+            quote = await feed.receive_until(lambda m: m.get("bid") == "100.01")
+            assert quote["type"] == "quote" and quote["ask"] == "100.03"
+            await feed.ws.close()
+
+    try:
+        wait_until(lambda: len(daphnes()) == 2, timeout=30, what="two daphne processes")
+        async_to_sync(run)()
+    finally:
+        manager.stop_all()
