@@ -523,7 +523,7 @@ async def latency(pool: ClientProcesses, matcher: Matcher, seconds: float, stall
 
 
 def child_pids(pid: int) -> list[int]:
-    """The daphne processes ``run_ws`` started (none when daphne runs bare)."""
+    """The daphne processes supervisord started (none when daphne runs bare)."""
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(child) for child in text.split()]
 
@@ -565,8 +565,8 @@ def main() -> None:
     parser.add_argument(
         "--ws-processes",
         type=int,
-        default=0,
-        help="daphne processes behind the port (default: run_ws's, WS_PROCESSES)",
+        default=int(os.environ.get("WS_PROCESSES", "2")),
+        help="daphne processes behind the port (default: WS_PROCESSES, else 2, as the Procfile)",
     )
     parser.add_argument(
         "--client-processes", type=int, default=2, help="worker processes the clients share"
@@ -586,17 +586,21 @@ def main() -> None:
     env = {**os.environ, "DEMO_LIQUIDITY": "0"}
     python = sys.executable
     log = open(os.environ.get("BENCH_DAPHNE_LOG", os.devnull), "w")  # noqa: SIM115
-    # The WebSocket server as the Procfile runs it (manage.py run_ws: WS_PROCESSES daphne
-    # processes on one port). BENCH_PROFILE_DAPHNE=<file>: one bare daphne under cProfile,
-    # timed by CPU time (stats written when it stops).
+    # The WebSocket server as the Procfile runs it (supervisord: WS_PROCESSES daphne processes
+    # on one port, docker/ws.supervisord.conf). BENCH_PROFILE_DAPHNE=<file>: one bare daphne
+    # under cProfile, timed by CPU time (stats written when it stops).
     profile = os.environ.get("BENCH_PROFILE_DAPHNE")
     if profile:
         profiler = [str(REPO / "bench" / "_cpu_profile.py"), profile]
         server = [python, *profiler, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
     else:
-        server = [python, "manage.py", "run_ws", "--port", str(port)]
-        if args.ws_processes:
-            server += ["--processes", str(args.ws_processes)]
+        server = [str(Path(python).parent / "supervisord"), "-c", "docker/ws.supervisord.conf"]
+        env |= {
+            "WS_BIND": "127.0.0.1",
+            "WS_PORT": str(port),
+            "WS_PROCESSES": str(args.ws_processes),
+            "PATH": f"{Path(python).parent}{os.pathsep}{env['PATH']}",
+        }
     daphne = subprocess.Popen(server, cwd=REPO, env=env, stdout=log, stderr=log)
     feed = subprocess.Popen(
         [python, "manage.py", "run_marketdata", "--no-reference-feed", "--demo-liquidity", "off"],

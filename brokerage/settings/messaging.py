@@ -52,9 +52,6 @@ CHANNEL_LAYERS = channel_layers(
     capacity=env_int("CHANNEL_LAYER_CAPACITY", 1000),
 )
 
-# daphne processes `manage.py run_ws` (Procfile `ws`) starts on the WebSocket port, one per core.
-WS_PROCESSES = env_int("WS_PROCESSES", 2)
-
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

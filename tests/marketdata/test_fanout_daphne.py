@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -19,9 +21,11 @@ from apps.marketdata.publisher import publisher
 from apps.marketdata.services import EngineBookProjector
 from tests.clients.factories import UserFactory
 from tests.instruments.factories import EquityFactory
-from tests.processes import ProcessManager, free_port, port_open, wait_until
+from tests.processes import REPO, ProcessManager, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+VENV_BIN = Path(sys.executable).parent
+WS_CONFIG = REPO / "docker" / "ws.supervisord.conf"  # what the Procfile's ws runs
 
 
 def book(seq, side, price, qty, count):
@@ -104,11 +108,17 @@ def test_depth_increments_follow_the_snapshot_in_order_over_daphne(session_cooki
     async_to_sync(run)()
 
 
-def test_run_ws_serves_every_socket_from_several_daphne_processes(session_cookie, tmp_path):
-    manager = ProcessManager(tmp_path)
+def test_the_ws_process_serves_every_socket_from_several_daphne_processes(session_cookie, tmp_path):
     port = free_port()
-    server = manager.start("run_ws", "run_ws", "--port", str(port), "--processes", "2")
-    wait_until(lambda: port_open(port), timeout=60, what="run_ws to listen")
+    manager = ProcessManager(
+        tmp_path,
+        WS_BIND="127.0.0.1",
+        WS_PORT=str(port),
+        WS_PROCESSES="2",
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    server = manager.start_program("ws", [str(VENV_BIN / "supervisord"), "-c", str(WS_CONFIG)])
+    wait_until(lambda: port_open(port), timeout=60, what="the ws process to listen")
     projector = EngineBookProjector()
 
     def daphnes() -> list[str]:

@@ -1634,9 +1634,13 @@ class Engine:
         old = book.session
         if state == old:
             return
-        uncross = (state in MATCHING_STATES and old in CALL_STATES) or (
-            state == CLOSED and old == CLOSING_AUCTION
-        )
+        # Opening from a call uncrosses it; so does opening a closed book that crossed orders
+        # still rest in (a call closed without its auction): continuous trading never starts
+        # from a crossed book.
+        uncross = (
+            state in MATCHING_STATES
+            and (old in CALL_STATES or (old == CLOSED and self._auction_price(book)[1] > 0))
+        ) or (state == CLOSED and old == CLOSING_AUCTION)
         if uncross:
             self._uncross(book, ts, out)
             self._cancel_call_markets(book, ts, out)

@@ -341,3 +341,22 @@ def test_market_on_open_orders_survive_a_snapshot_and_restore():
     assert fills([describe_event(e) for e in restored.log]) == [
         ("m1", "m2", 100, 2), ("m1", "s1", 100, 4), ("b1", "s1", 100, 1),
     ]  # fmt: skip
+
+
+def test_a_call_closed_without_its_auction_is_uncrossed_when_trading_opens():
+    venue = Venue(session="pre_open")
+    venue.buy("b1", 3, 97, tif="gtc")
+    venue.sell("s1", 2, 97, tif="gtc")
+    venue.session("closed")  # the pre-open call ended without an opening auction
+    events = venue.session("continuous")
+    assert fills(events) == [("b1", "s1", 97, 2)]
+    assert of(events, "auction")[0]["matched_qty"] == 2
+    assert venue.depth() == {"buy": [(97, 1, 1)], "sell": []}
+
+
+def test_opening_a_closed_book_that_does_not_cross_holds_no_auction():
+    venue = Venue(session="pre_open")
+    venue.buy("b1", 3, 96, tif="gtc")
+    venue.sell("s1", 2, 97, tif="gtc")
+    venue.session("closed")
+    assert "auction" not in kinds(venue.session("continuous"))
