@@ -99,9 +99,15 @@ def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
 
 def api_key_authenticate(*, key_id: str, secret: str) -> ApiKey | None:
     """The active key with this id and secret, or None. Records the use at most once a minute
-    (a compare-and-set update, so concurrent requests do not queue on the row)."""
+    (a compare-and-set update, so concurrent requests do not queue on the row).
+
+    A trading key comes with what an order of its account reads (the client, the trading
+    permissions and the risk limits), in the same query.
+    """
     api_key = (
-        ApiKey.objects.select_related("account", "partner")
+        ApiKey.objects.select_related(
+            "account__client", "account__permissions", "account__risk_limit", "partner"
+        )
         .filter(key_id=key_id, revoked_at__isnull=True)
         .first()
     )
