@@ -22,12 +22,13 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.instruments.models import Instrument
+from apps.matching.transport import redis_client
 
 GENERATION_KEY = "instruments:generation"
 MAX_AGE = 10.0  # seconds a copy is served at most, even when no change was announced
 
 _copies: dict[str, tuple[float, Instrument]] = {}
-_copies_generation: str | None = None
+_copies_generation: bytes | None = None
 
 
 def instruments_changed() -> None:
@@ -37,17 +38,25 @@ def instruments_changed() -> None:
     transaction.on_commit(_publish_generation)
 
 
+def _generation_key() -> str:
+    # In the cache's key space (its prefix), read and written with the plain Redis client: a
+    # GET through Django's cache layer costs several times the Python of the GET itself.
+    return cache.make_key(GENERATION_KEY)
+
+
 def _publish_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    redis_client().set(_generation_key(), uuid.uuid4().hex)
 
 
-def generation() -> str:
+def generation() -> bytes:
     """The current generation of instruments (a random token, never reused: a cache flushed
     and refilled cannot bring back a generation some process still holds copies of)."""
-    token = cache.get(GENERATION_KEY)
+    key = _generation_key()
+    client = redis_client()
+    token = client.get(key)
     if token is None:
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-        token = cache.get(GENERATION_KEY)
+        client.set(key, uuid.uuid4().hex, nx=True)
+        token = client.get(key)
     return token
 
 
