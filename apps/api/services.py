@@ -24,6 +24,7 @@ from apps.api.choices import (
     TransferStatus,
 )
 from apps.api.models import AchRelationship, ApiKey, PartnerAccountProfile, Transfer
+from apps.api.selectors import active_api_key
 from apps.clients.choices import AccountStatus, AccountType, AssetClass, ClientType, KycStatus
 from apps.clients.models import Account, Client, Partner
 from apps.clients.services import account_open
@@ -104,13 +105,7 @@ def api_key_authenticate(*, key_id: str, secret: str) -> ApiKey | None:
     A trading key comes with what an order of its account reads (the client, the trading
     permissions and the risk limits), in the same query.
     """
-    api_key = (
-        ApiKey.objects.select_related(
-            "account__client", "account__permissions", "account__risk_limit", "partner"
-        )
-        .filter(key_id=key_id, revoked_at__isnull=True)
-        .first()
-    )
+    api_key = active_api_key(key_id=key_id)
     if api_key is None or not keys.secret_matches(secret, api_key.secret_salt, api_key.secret_hash):
         return None
     now = timezone.now()
