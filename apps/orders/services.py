@@ -329,7 +329,7 @@ def order_submit(
             refused = rejection
         else:
             refused = None
-            _enter(order, decision, actor=actor, actor_label=actor_label)
+            _enter(order, decision, cash=cash, actor=actor, actor_label=actor_label)
     if refused is not None:
         raise refused
     return order
@@ -365,16 +365,21 @@ def _record_rejection(
 
 
 def _enter(
-    order: Order, decision: RiskDecision, *, actor: AbstractBaseUser | None, actor_label: str | None
+    order: Order,
+    decision: RiskDecision,
+    *,
+    cash: CashBalance,
+    actor: AbstractBaseUser | None,
+    actor_label: str | None,
 ) -> None:
+    """Save the accepted (or held) order and its reservation; ``cash`` is the account's locked
+    cash row."""
     order.reserved_amount = decision.reservation
     order.status = OrderStatus.HELD if decision.hold_code else OrderStatus.PENDING_NEW
     order.save()
     _mark_not_replaced(order)
     if decision.reservation:
-        CashBalance.objects.filter(
-            account=order.account, currency=order.account.base_currency
-        ).update(reserved=F("reserved") + decision.reservation)
+        CashBalance.objects.filter(pk=cash.pk).update(reserved=F("reserved") + decision.reservation)
     audit_record(
         action="order.held" if decision.hold_code else "order.submitted",
         obj=order,
