@@ -169,6 +169,7 @@ def main() -> None:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
+            print(f"function calls per request: {stats.total_calls / args.orders:,.0f}")
             stats.sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
             out = io.StringIO()
