@@ -25,8 +25,8 @@ Rows (bench/results/order_flow.json, printed as a table):
 
 Benchmark-only changes to the seeded data and settings, all on the throwaway database or in the
 bench's own processes: the accounts' ``max_orders_per_second`` risk limit (20) is raised, and the
-API key rate limit (200/min) is raised in the gunicorn workers by a gunicorn hook; both checks
-still run on every order.
+API key rate limit (``API_KEY_THROTTLE_RATE``, 200/min) is raised for the bench's processes;
+both checks still run on every order.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ["CHANNEL_LAYER_PREFIX"] = LAYER_PREFIX
 os.environ["CACHE_KEY_PREFIX"] = CACHE_PREFIX
 os.environ["DEMO_LIQUIDITY"] = "0"
+os.environ["API_KEY_THROTTLE_RATE"] = "1000000/sec"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
 
 import django  # noqa: E402
@@ -85,14 +86,6 @@ RETAIL = ["DEMO0001", "DEMO0002", "DEMO0003", "DEMO0006"]
 # below it: one lot costs a few dollars, so thousands of resting buys fit every account's cash.
 SYMBOLS = [("BTC-USD", "0.0001", Decimal("60000.00")), ("ETH-USD", "0.001", Decimal("3000.00"))]
 RAISED_ORDER_RATE = 1_000_000
-THROTTLE_HOOK = """\
-def post_worker_init(worker):
-    # Benchmark only: the API key rate limit (200/min) would refuse nearly every request.
-    # The throttle still runs (and counts in Redis) on every request.
-    from django.conf import settings
-
-    settings.API_KEY_THROTTLE_RATE = "1000000/s"
-"""
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -197,11 +190,9 @@ class Processes:
             argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
 
-    def gunicorn(self, name: str, app: str, config: Path | None = None) -> int:
+    def gunicorn(self, name: str, app: str) -> int:
         port = free_port()
         argv = [str(VENV_BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        if config is not None:
-            argv += ["--config", str(config)]
         self.start(name, argv)
         return port
 
@@ -632,12 +623,12 @@ async def rest_phases(
     return rows, ratio
 
 
-def rest_rows(processes: Processes, hook: Path, keys: Any, seconds: float) -> tuple[list, float]:
+def rest_rows(processes: Processes, keys: Any, seconds: float) -> tuple[list, float]:
     """Start the production processes and run the REST and latency phases."""
     processes.start("matcher", [sys.executable, "manage.py", "run_matcher", "--shard", "0",
                                 "--session", "continuous"])  # fmt: skip
     processes.start("applier", [sys.executable, "manage.py", "run_applier", "--shard", "0"])
-    web_port = processes.gunicorn("web", "brokerage.wsgi", config=hook)
+    web_port = processes.gunicorn("web", "brokerage.wsgi")
     bare_port = processes.gunicorn("bare", "bench._bare_wsgi:application")
     ws_port = free_port()
     processes.start("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1",
@@ -666,14 +657,12 @@ def main() -> None:
     keys = create_database()
     print(f"database {DATABASE} migrated and seeded in {time.monotonic() - started:.0f} s")
     log_dir = Path(tempfile.mkdtemp(prefix="bench-order-flow-"))
-    hook = log_dir / "gunicorn_bench.py"
-    hook.write_text(THROTTLE_HOOK)
     processes = Processes(log_dir)
     failed = True
     try:
         rows, ratio = [], None
         if not args.only_applier:
-            rows, ratio = rest_rows(processes, hook, keys, args.seconds)
+            rows, ratio = rest_rows(processes, keys, args.seconds)
         print(f"  applier alone, {args.trades} trades ...")
         rows.append(applier_throughput(args.trades))
         failed = False
@@ -712,8 +701,8 @@ def main() -> None:
     )
     print(
         "notes: bench database only: RiskLimit.max_orders_per_second raised from 20 to "
-        f"{RAISED_ORDER_RATE:,}; API key throttle raised from 200/min in the bench's gunicorn "
-        "workers (both still run per order). The load generator (asyncio, this process) shares "
+        f"{RAISED_ORDER_RATE:,}; API key throttle raised from 200/min in the bench's processes "
+        "(both still run per order). The load generator (asyncio, this process) shares "
         "the 2 cores with gunicorn, daphne, matcher, applier, PostgreSQL and Redis; at c=64 a "
         "closed loop's mean latency is 64 / throughput."
     )

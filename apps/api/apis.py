@@ -41,6 +41,7 @@ from apps.api.serializers import (
 )
 from apps.clients.models import Account
 from apps.common.errors import NotFound, ValidationFailed
+from apps.instruments.selectors import instrument_for_order
 from apps.orders.choices import OrderSource
 from apps.orders.models import Order
 from apps.orders.selectors import orders_for_account
@@ -125,10 +126,12 @@ class OrderSubmitApi(ApiView):
     def post(self, request: Request, **kwargs: Any) -> Response:
         account = _account_of(self, request, kwargs)
         data = self.body(OrderSubmitInputSerializer)
-        try:
-            instrument = selectors.asset_get(symbol_or_id=data["symbol"])
-        except NotFound as exc:
-            raise ValidationFailed("asset_not_found", exc.message, field="symbol") from exc
+        instrument = instrument_for_order(symbol=data["symbol"])
+        if instrument is None:  # not a symbol: an asset id, or nothing we know
+            try:
+                instrument = selectors.asset_get(symbol_or_id=data["symbol"])
+            except NotFound as exc:
+                raise ValidationFailed("asset_not_found", exc.message, field="symbol") from exc
         order = order_submit(
             account=account,
             instrument=instrument,

@@ -11,15 +11,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.api.choices import TRANSFER_FINAL_STATUSES, AchRelationshipStatus, TransferDirection
-from apps.api.models import AchRelationship, Transfer
+from apps.api.models import AchRelationship, ApiKey, Transfer
 from apps.clients.choices import AccountType
-from apps.clients.models import Account
+from apps.clients.models import Account, Client, Partner, RiskLimit, TradingPermission
 from apps.common.errors import NotFound, ValidationFailed
 from apps.instruments.choices import AssetClass, SessionPhase
 from apps.instruments.models import Holiday, Instrument, TradingSession, Venue
@@ -549,3 +551,83 @@ def transfer_get(*, account: Account, transfer_id: uuid.UUID) -> Transfer:
     if transfer is None:
         raise NotFound("transfer_not_found", "transfer not found")
     return transfer
+
+
+# --------------------------------------------------------------------------------------------
+# API keys
+
+
+# The key and what a request made with it reads: its account with the client, the trading
+# permissions and the risk limits (everything an order checks), or its partner. One statement,
+# as ``select_related`` would write it; written out because every API request runs it, and
+# building the five-table join with the ORM cost 4,000 Python calls per request, several times
+# the rest of the lookup. The columns come from the models' own fields, so a field added to any
+# of them is read here too.
+_KEY_TABLES: list[tuple[type[Model], str, str]] = [
+    (ApiKey, "k", ""),
+    (Account, "a", "LEFT JOIN {table} a ON a.id = k.account_id"),
+    (Client, "c", "LEFT JOIN {table} c ON c.id = a.client_id"),
+    (TradingPermission, "tp", "LEFT JOIN {table} tp ON tp.account_id = a.id"),
+    (RiskLimit, "rl", "LEFT JOIN {table} rl ON rl.account_id = a.id"),
+    (Partner, "pt", "LEFT JOIN {table} pt ON pt.id = k.partner_id"),
+]
+_key_statement: tuple[str, list[tuple[type[Model], list[Any], list[Any]]]] | None = None
+
+
+def _key_lookup() -> tuple[str, list[tuple[type[Model], list[Any], list[Any]]]]:
+    """The statement, and for each model its fields in column order with their converters."""
+    global _key_statement
+    if _key_statement is None:
+        columns, joins, layout = [], [], []
+        for model, alias, join in _KEY_TABLES:
+            fields = list(model._meta.concrete_fields)
+            columns += [f'{alias}."{f.column}"' for f in fields]
+            joins.append(join.format(table=f'"{model._meta.db_table}"'))
+            layout.append((model, fields, [f.get_db_converters(connection) for f in fields]))
+        table = f'"{ApiKey._meta.db_table}"'
+        where = "WHERE k.key_id = %s AND k.revoked_at IS NULL"
+        # Identifiers only, from the models' metadata; the key id is the one parameter.
+        sql = f"SELECT {', '.join(columns)} FROM {table} k {' '.join(joins)} {where}"  # noqa: S608
+        _key_statement = (sql, layout)
+    return _key_statement
+
+
+def active_api_key(*, key_id: str) -> ApiKey | None:
+    """The unrevoked key with this id, with its account (client, permissions, risk limits) or
+    its partner, as ``ApiKey.objects.select_related(...)`` would load them; None if unknown."""
+    sql, layout = _key_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    loaded: list[Model | None] = []
+    start = 0
+    for model, fields, converters in layout:
+        values = list(row[start : start + len(fields)])
+        start += len(fields)
+        if values[fields.index(model._meta.pk)] is None:  # no such row behind the join
+            loaded.append(None)
+            continue
+        for i, field_converters in enumerate(converters):
+            for convert in field_converters:
+                values[i] = convert(values[i], fields[i], connection)
+        loaded.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+    api_key, account, client, permissions, limits, partner = loaded
+    _cache_related(api_key, "account", account)
+    _cache_related(api_key, "partner", partner)
+    if account is not None:
+        _cache_related(account, "client", client)
+        _cache_related(account, "permissions", permissions)
+        _cache_related(account, "risk_limit", limits)
+    return api_key
+
+
+def _cache_related(instance: Model, name: str, value: Model | None) -> None:
+    """What select_related leaves behind: ``instance.<name>`` answered without a query (None
+    for a missing row, which raises RelatedObjectDoesNotExist on a reverse one-to-one), and the
+    reverse side of a one-to-one pointing back."""
+    relation = instance._meta.get_field(name)
+    relation.set_cached_value(instance, value)
+    if value is not None and relation.one_to_one and not relation.concrete:
+        relation.field.set_cached_value(value, instance)

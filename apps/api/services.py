@@ -24,6 +24,7 @@ from apps.api.choices import (
     TransferStatus,
 )
 from apps.api.models import AchRelationship, ApiKey, PartnerAccountProfile, Transfer
+from apps.api.selectors import active_api_key
 from apps.clients.choices import AccountStatus, AccountType, AssetClass, ClientType, KycStatus
 from apps.clients.models import Account, Client, Partner
 from apps.clients.services import account_open
@@ -99,12 +100,12 @@ def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
 
 def api_key_authenticate(*, key_id: str, secret: str) -> ApiKey | None:
     """The active key with this id and secret, or None. Records the use at most once a minute
-    (a compare-and-set update, so concurrent requests do not queue on the row)."""
-    api_key = (
-        ApiKey.objects.select_related("account", "partner")
-        .filter(key_id=key_id, revoked_at__isnull=True)
-        .first()
-    )
+    (a compare-and-set update, so concurrent requests do not queue on the row).
+
+    A trading key comes with what an order of its account reads (the client, the trading
+    permissions and the risk limits), in the same query.
+    """
+    api_key = active_api_key(key_id=key_id)
     if api_key is None or not keys.secret_matches(secret, api_key.secret_salt, api_key.secret_hash):
         return None
     now = timezone.now()

@@ -43,6 +43,15 @@ class Venue(models.Model):
     def __str__(self) -> str:
         return self.mic
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _instruments_changed()  # order entry's copies of instruments carry their venue
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _instruments_changed()
+        return deleted
+
 
 class TradingSession(models.Model):
     """One phase of a venue's regular trading day, in the venue's local time."""
@@ -234,3 +243,21 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _instruments_changed()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _instruments_changed()
+        return deleted
+
+
+def _instruments_changed() -> None:
+    """Order entry serves instruments from per-process copies (``selectors.instrument_for_order``):
+    every write of an instrument or venue tells them. ``QuerySet.update`` does not come here:
+    whoever updates instruments in bulk calls ``selectors.instruments_changed`` itself."""
+    from apps.instruments.selectors import instruments_changed  # selectors import this module
+
+    instruments_changed()

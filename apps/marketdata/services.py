@@ -342,6 +342,7 @@ def reference_prices_store(prices: dict[str, Decimal]) -> int:
     a write per tick. ``QuerySet.update`` bypasses the instrument's change history on purpose:
     a price tick is not a reference-data change anyone audits."""
     from apps.instruments.models import Instrument
+    from apps.instruments.selectors import instruments_changed
 
     written = 0
     for symbol, price in prices.items():
@@ -350,6 +351,8 @@ def reference_prices_store(prices: dict[str, Decimal]) -> int:
             .exclude(reference_price=price)
             .update(reference_price=price)
         )
+    if written:
+        instruments_changed()  # order entry's copies carry the reference price (price bands)
     if prices:
         redis_client().hset(keys.reference_key(), mapping={s: str(p) for s, p in prices.items()})
     return written

@@ -22,7 +22,6 @@ from apps.clients.choices import AccountStatus, AssetClass, ComplianceStatus, Ky
 from apps.clients.models import Account
 from apps.common.decimals import plain
 from apps.common.errors import Conflict, ValidationFailed
-from apps.compliance.models import RestrictedInstrument
 from apps.compliance.services import audit_record
 from apps.instruments.models import Instrument
 from apps.instruments.rules import check_price, check_price_band, check_quantity
@@ -40,7 +39,7 @@ from apps.orders.models import Order
 from apps.positions.models import CashBalance, Position
 from apps.risk.choices import AlertKind
 from apps.risk.models import RiskAlert
-from apps.risk.pretrade import OrderRejected, RiskDecision, pretrade_check
+from apps.risk.pretrade import OrderRejected, RiskDecision, pretrade_check, pretrade_snapshot
 
 __all__ = [
     "OrderRejected",
@@ -68,9 +67,11 @@ def _actor_fields(
     return {"actor": actor, "actor_label": actor_label or (None if actor else f"{source}")}
 
 
-def check_account_may_trade(account: Account, instrument: Instrument, side: str) -> None:
+def check_account_may_trade(
+    account: Account, instrument: Instrument, side: str, *, restricted: bool
+) -> None:
     """The client behind the account is active, KYC-approved, permitted for the asset class and
-    not restricted; the account is open."""
+    not restricted (``restricted``: ``PretradeSnapshot.restricted``); the account is open."""
     client = account.client
     if account.status != AccountStatus.ACTIVE:
         raise OrderRejected(
@@ -92,10 +93,7 @@ def check_account_may_trade(account: Account, instrument: Instrument, side: str)
             raise OrderRejected(
                 "option_level_insufficient", "The account's option level does not allow this order."
             )
-    restricted = RestrictedInstrument.objects.filter(instrument=instrument, active=True).filter(
-        client__isnull=True
-    ) | RestrictedInstrument.objects.filter(instrument=instrument, active=True, client=client)
-    if restricted.exists():
+    if restricted:
         raise OrderRejected(
             "restricted_instrument", f"{instrument.symbol} is on the restricted list."
         )
@@ -201,11 +199,13 @@ def quantity_for_notional(instrument: Instrument, notional: Decimal) -> Decimal:
 
 def _locked_cash(account: Account) -> CashBalance:
     """Lock the account's cash row: every order of the account serializes here, so buying power
-    is never spent twice."""
-    CashBalance.objects.get_or_create(account=account, currency=account.base_currency)
-    return CashBalance.objects.select_for_update().get(
-        account=account, currency=account.base_currency
-    )
+    is never spent twice. One statement, unless the account has no cash row yet."""
+    locked = CashBalance.objects.select_for_update()
+    try:
+        return locked.get(account=account, currency=account.base_currency)
+    except CashBalance.DoesNotExist:
+        CashBalance.objects.get_or_create(account=account, currency=account.base_currency)
+        return locked.get(account=account, currency=account.base_currency)
 
 
 def _publish_after_commit(order: Order, command_factory) -> None:
@@ -264,11 +264,17 @@ def order_submit(
             "calls, which day limit orders join without it.",
             field="extended_hours",
         )
+    # An id we generate is new: only one the client chose can name an order entered before.
+    chosen_id = bool(client_order_id)
     client_order_id = client_order_id or str(uuid.uuid4())
 
     with transaction.atomic():
         cash = _locked_cash(account)
-        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        existing = (
+            Order.objects.filter(account=account, client_order_id=client_order_id).first()
+            if chosen_id
+            else None
+        )
         if existing is not None:
             same_terms = (
                 existing.instrument_id == instrument.pk
@@ -310,7 +316,8 @@ def order_submit(
         )
         try:
             check_order_shape(instrument=instrument, **terms)
-            check_account_may_trade(account, instrument, side)
+            snapshot = pretrade_snapshot(account=account, instrument=instrument, side=side)
+            check_account_may_trade(account, instrument, side, restricted=snapshot.restricted)
             decision = pretrade_check(
                 account=account,
                 instrument=instrument,
@@ -319,6 +326,7 @@ def order_submit(
                 quantity=quantity,
                 limit_price=limit_price,
                 cash=cash,
+                snapshot=snapshot,
             )
         except ValidationFailed:
             raise
@@ -329,10 +337,16 @@ def order_submit(
             refused = rejection
         else:
             refused = None
-            _enter(order, decision, actor=actor, actor_label=actor_label)
+            _enter(order, decision, cash=cash, actor=actor, actor_label=actor_label)
     if refused is not None:
         raise refused
     return order
+
+
+def _mark_not_replaced(order: Order) -> None:
+    """A new order has no replacement yet: say so on the instance, so that reading
+    ``order.replaced_by`` (the API's order representation does) costs no query."""
+    Order._meta.get_field("replaced_by").set_cached_value(order, None)
 
 
 def _record_rejection(
@@ -347,6 +361,7 @@ def _record_rejection(
     order.reject_message = rejection.message[:300]
     order.rejected_at = timezone.now()
     order.save()
+    _mark_not_replaced(order)
     audit_record(
         action="order.rejected",
         obj=order,
@@ -358,15 +373,21 @@ def _record_rejection(
 
 
 def _enter(
-    order: Order, decision: RiskDecision, *, actor: AbstractBaseUser | None, actor_label: str | None
+    order: Order,
+    decision: RiskDecision,
+    *,
+    cash: CashBalance,
+    actor: AbstractBaseUser | None,
+    actor_label: str | None,
 ) -> None:
+    """Save the accepted (or held) order and its reservation; ``cash`` is the account's locked
+    cash row."""
     order.reserved_amount = decision.reservation
     order.status = OrderStatus.HELD if decision.hold_code else OrderStatus.PENDING_NEW
     order.save()
+    _mark_not_replaced(order)
     if decision.reservation:
-        CashBalance.objects.filter(
-            account=order.account, currency=order.account.base_currency
-        ).update(reserved=F("reserved") + decision.reservation)
+        CashBalance.objects.filter(pk=cash.pk).update(reserved=F("reserved") + decision.reservation)
     audit_record(
         action="order.held" if decision.hold_code else "order.submitted",
         obj=order,

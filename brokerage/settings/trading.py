@@ -18,6 +18,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Requests per API key in any sliding window ("count/sec|min|hour|day"); over it, 429.
+API_KEY_THROTTLE_RATE = env_str("API_KEY_THROTTLE_RATE", "200/min")
 ENGINE_SHARDS = env_int("ENGINE_SHARDS", 1)
 # How many newer order ids a finished order's id stays known for (duplicate detection); a new
 # engine takes it from here, a restored one keeps its snapshot's (docs/engine.md).

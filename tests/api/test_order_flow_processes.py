@@ -4,6 +4,7 @@ processes between the order service and the database."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -55,7 +56,10 @@ def market(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tup
             "refusing to seed a real database"
         )
         demo = seeded_demo()
-        manager = ProcessManager(tmp_path_factory.mktemp("stack"))
+        # The tests poll orders until they settle: far more often than a client would.
+        manager = ProcessManager(
+            tmp_path_factory.mktemp("stack"), API_KEY_THROTTLE_RATE="100000/min"
+        )
         try:
             start_matching_stack(manager)
             url = start_web(manager)
@@ -278,6 +282,7 @@ def test_the_applier_killed_mid_stream_double_counts_nothing(stack, demo, server
         if i == 8:
             stack.kill("applier")
         bids.append(trader.submit_order(limit("JPM", 10, OrderSide.BUY, 210)))
+        time.sleep(0.1)  # under the account's order-rate limit (20 a second)
     stack.start("applier", "run_applier", "--shard", "0")
 
     for bid in bids:

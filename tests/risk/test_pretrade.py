@@ -171,6 +171,15 @@ def test_restricted_list(acme):
     refused("restricted_instrument", buy, funded_account(), acme)
 
 
+def test_a_restriction_for_one_client_stops_only_that_client(acme):
+    insider, other = funded_account(), funded_account()
+    RestrictedInstrument.objects.create(instrument=acme, client=insider.client, reason="insider")
+    RestrictedInstrument.objects.create(instrument=acme, reason="lifted", active=False)
+
+    refused("restricted_instrument", buy, insider, acme)
+    assert buy(other, acme).status == OrderStatus.PENDING_NEW
+
+
 def test_asset_class_permission(acme):
     account = funded_account(asset_classes=["crypto"])
 
