@@ -196,10 +196,10 @@ def throughput_from_output(r: redis.Redis, n_commands: int) -> tuple[float, floa
     return n_commands / seconds, events / seconds, events
 
 
-def consume_latencies(prefix: str, after: bytes, expected: int, queue: mp.Queue) -> None:
-    """Child process: XREAD the output; for each command (distinct ts_ns) now - ts_ns."""
+def consume_latencies(stream: str, after: bytes, expected: int, queue: mp.Queue) -> None:
+    """Child process: XREAD the output ``stream``; for each command (distinct ts_ns) now -
+    ts_ns."""
     r = redis.Redis.from_url(settings.REDIS_URL, decode_responses=False)
-    stream = f"{prefix}:out:{SHARD}"
     seen: set[int] = set()
     samples: list[int] = []
     last = after
@@ -223,7 +223,7 @@ def latency_run(cmds: list[tuple], rate: float) -> dict[str, Any]:
     after = r.xrevrange(output_stream(SHARD), count=1)[0][0]
     queue: mp.Queue = mp.get_context("fork").Queue()
     consumer = mp.get_context("fork").Process(
-        target=consume_latencies, args=(PREFIX, after, len(cmds), queue)
+        target=consume_latencies, args=(output_stream(SHARD), after, len(cmds), queue)
     )
     consumer.start()
     time.sleep(1.2)  # and a metrics flush: the matcher's own histogram starts from here
