@@ -43,6 +43,16 @@ RESTING_STATUSES = (
 )
 
 
+# Times in force that can no longer trade in the session a rebuilt book starts in: the event
+# that ends them (the close, the opening uncross) passed while the engine was gone.
+_OVER_IN = {
+    "closed": {"day", "opg", "cls"},
+    "continuous": {"opg"},
+    "pre_close": {"opg"},
+    "closing_auction": {"opg"},
+}
+
+
 @dataclass
 class RebuildState:
     """Everything a rebuild needs, as engine data: no ORM objects past this point."""
@@ -120,12 +130,15 @@ def load_rebuild_state(
     """Read the shard's instruments and open orders from Postgres (a handful of queries).
 
     Orders resting without an ``engine_sequence`` (the applier had not recorded it) follow the
-    sequenced ones in acceptance order: the best priority evidence left.
+    sequenced ones in acceptance order: the best priority evidence left. An order whose time in
+    force ended while the engine was gone (a day order past the close, an on-open order past the
+    opening auction) is loaded and a cancel for it is queued behind.
     """
     instruments = shard_instruments(shard)
     by_id = {i.pk: i for i in instruments}
+    sessions = {i.pk: session_for(i) for i in instruments}
     state = RebuildState(
-        specs=[instrument_spec(i, session=session_for(i)) for i in instruments],
+        specs=[instrument_spec(i, session=sessions[i.pk]) for i in instruments],
         last_seq=last_known_seq(shard),
     )
     open_orders = Order.objects.filter(instrument_id__in=by_id)
@@ -137,6 +150,10 @@ def load_rebuild_state(
         order.instrument = by_id[order.instrument_id]
         leaves = quantity_to_lots(order.instrument, order.quantity - order.filled_quantity)
         state.resting.append((new_order_command(order, ts_ns=ts_ns), leaves))
+        over = order.time_in_force in _OVER_IN.get(sessions[order.instrument_id], ())
+        if over and order.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+            # Loaded, then canceled through the engine, so the applier records it.
+            state.resend.append(cancel_command(order, ts_ns=ts_ns))
 
     pending = open_orders.filter(
         status__in=(

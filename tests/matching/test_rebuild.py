@@ -128,3 +128,21 @@ def test_a_rebuilt_engine_takes_the_seen_window_from_the_settings(settings):
     settings.ENGINE_SEEN_WINDOW = 5
 
     assert rebuild_engine(0, RebuildState(specs=[])).seen_window == 5
+
+
+@pytest.mark.django_db
+def test_orders_whose_session_passed_while_the_engine_was_gone_are_canceled_on_rebuild():
+    instrument = EquityFactory(symbol="RBS", shard=2)
+    on_open = OrderFactory(instrument=instrument, time_in_force="opg", engine_sequence=1)
+    day = OrderFactory(instrument=instrument, time_in_force="day", engine_sequence=2)
+    gtc = OrderFactory(instrument=instrument, time_in_force="gtc", engine_sequence=3)
+
+    opened = load_rebuild_state(2, session_for=lambda i: "continuous", ts_ns=9)
+    closed = load_rebuild_state(2, session_for=lambda i: "closed", ts_ns=9)
+
+    assert [(c[0], c[3]) for c in opened.resend] == [("cancel", str(on_open.id))]
+    assert {(c[0], c[3]) for c in closed.resend} == {
+        ("cancel", str(on_open.id)),
+        ("cancel", str(day.id)),
+    }
+    assert str(gtc.id) in {cmd.order_id for cmd, _ in closed.resting}
