@@ -81,6 +81,18 @@ class ProcessManager:
         path = self.log_dir / f"{name}.log"
         return path.read_text() if path.exists() else ""
 
+    def stop(self, name: str, timeout: float = 20.0) -> None:
+        """SIGTERM and wait (a supervisor stops its children on it; SIGKILL would orphan them),
+        then SIGKILL if it is still running."""
+        proc = self.running.pop(name)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
     def stop_all(self) -> None:
         for name in list(self.running):
             self.kill(name)

@@ -141,4 +141,4 @@ def test_the_ws_process_serves_every_socket_from_several_daphne_processes(sessio
         wait_until(lambda: len(daphnes()) == 2, timeout=30, what="two daphne processes")
         async_to_sync(run)()
     finally:
-        manager.stop_all()
+        manager.stop("ws")  # supervisord stops its daphne processes
