@@ -46,3 +46,36 @@ def write_rows(name: str, rows: list[dict]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(rows, indent=2) + "\n")
     return path
+
+
+# --- throwaway databases -----------------------------------------------------------------------
+# Benchmarks that need the schema create a database of their own on the server of DATABASE_URL
+# (read when this module is first imported, before a script points DATABASE_URL elsewhere), so
+# they never read or change the development database.
+_SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage").rsplit(
+    "/", 1
+)[0]
+
+
+def use_database(name: str) -> None:
+    """Point this process, and every process it starts from now on, at database ``name``."""
+    os.environ["DATABASE_URL"] = f"{_SERVER_URL}/{name}"
+
+
+def admin_sql(statement: str) -> None:
+    """Run ``statement`` on the server's maintenance database (CREATE / DROP DATABASE)."""
+    import psycopg
+
+    with psycopg.connect(f"{_SERVER_URL}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def manage(*args: str) -> str:
+    """``manage.py <args>`` in a subprocess (on the current DATABASE_URL); its stdout."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    return result.stdout

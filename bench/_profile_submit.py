@@ -21,7 +21,6 @@ import io
 import json
 import os
 import pstats
-import subprocess
 import sys
 import time
 import uuid
@@ -33,13 +32,14 @@ TAG = uuid.uuid4().hex[:8]
 DATABASE = f"bench_profile_submit_{TAG}"
 PREFIX = f"bench-ps-{TAG}"
 CACHE_PREFIX = f"bench-ps-cache-{TAG}"
-_BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
-os.environ["DATABASE_URL"] = _BASE_URL.rsplit("/", 1)[0] + "/" + DATABASE
+sys.path.insert(0, str(REPO))
+from bench._common import admin_sql, manage, use_database  # noqa: E402
+
+use_database(DATABASE)
 os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ["CACHE_KEY_PREFIX"] = CACHE_PREFIX
 os.environ["DEMO_LIQUIDITY"] = "0"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
-sys.path.insert(0, str(REPO))
 
 import django  # noqa: E402
 
@@ -49,25 +49,11 @@ RETAIL = ["DEMO0001", "DEMO0002", "DEMO0003", "DEMO0006"]
 SYMBOLS = [("BTC-USD", "0.0001", Decimal("60000.00")), ("ETH-USD", "0.001", Decimal("3000.00"))]
 
 
-def admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_BASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def manage(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, check=True, capture_output=True, text=True
-    )
-    return result.stdout
-
-
 def reuse_database(name: str) -> None:
     """Point Django at a database an earlier ``--keep`` run left behind (migrated, seeded)."""
     from django.db import connections
 
-    os.environ["DATABASE_URL"] = _BASE_URL.rsplit("/", 1)[0] + "/" + name  # for manage()
+    use_database(name)  # for manage()
     connections["default"].settings_dict["NAME"] = name
     connections.close_all()
 

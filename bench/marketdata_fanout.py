@@ -50,12 +50,11 @@ PREFIX = f"bench-md-{uuid.uuid4().hex[:8]}"
 LAYER_PREFIX = f"bench-asgi-{uuid.uuid4().hex[:8]}"
 DATABASE = f"bench_md_{uuid.uuid4().hex[:8]}"
 sys.path.insert(0, str(REPO))
-from bench._common import machine, percentiles  # noqa: E402
+from bench._common import admin_sql, machine, percentiles, use_database  # noqa: E402
 
 # A database of its own (created, migrated and dropped here): the bench neither depends on the
 # state of the development database nor leaves anything in it.
-_BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
-os.environ["DATABASE_URL"] = _BASE_URL.rsplit("/", 1)[0] + "/" + DATABASE
+use_database(DATABASE)
 os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ["CHANNEL_LAYER_PREFIX"] = LAYER_PREFIX
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
@@ -90,13 +89,6 @@ def free_port() -> int:
 
 
 # --- fixtures in the database ------------------------------------------------------------------
-
-
-def admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_BASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(statement)
 
 
 def create_database() -> None:

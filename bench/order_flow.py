@@ -56,12 +56,11 @@ LAYER_PREFIX = f"bench-of-asgi-{TAG}"
 CACHE_PREFIX = f"bench-of-cache-{TAG}"
 DATABASE = f"bench_order_flow_{TAG}"
 sys.path.insert(0, str(REPO))
-from bench._common import machine, percentiles  # noqa: E402
+from bench._common import admin_sql, machine, manage, percentiles, use_database  # noqa: E402
 
 # Everything private to the run: the bench neither reads nor changes the development database,
 # streams, channel layer or cache (the demo API keys are the same ids as in development).
-_BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage")
-os.environ["DATABASE_URL"] = _BASE_URL.rsplit("/", 1)[0] + "/" + DATABASE
+use_database(DATABASE)
 os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ["CHANNEL_LAYER_PREFIX"] = LAYER_PREFIX
 os.environ["CACHE_KEY_PREFIX"] = CACHE_PREFIX
@@ -137,20 +136,6 @@ def port_answers(port: int) -> bool:
 
 
 # --- the database ------------------------------------------------------------------------------
-
-
-def admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_BASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def manage(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, check=True, capture_output=True, text=True
-    )
-    return result.stdout
 
 
 def create_database() -> dict[str, dict[str, str]]:
