@@ -158,53 +158,6 @@ def test_a_client_that_misses_increments_gets_a_fresh_snapshot(acme, user):
     async_to_sync(run)()
 
 
-def test_slow_client_gets_the_latest_state_and_does_not_hold_back_others(acme, user, monkeypatch):
-    projector = EngineBookProjector()
-    stalled = {"on": False}
-    real_backlog = MarketDataConsumer.backlog
-
-    def backlog(self):
-        if self.scope.get("slow") and stalled["on"]:
-            return consumers.SEND_BACKLOG_LIMIT + 1
-        return real_backlog(self)
-
-    monkeypatch.setattr(MarketDataConsumer, "backlog", backlog)
-
-    async def run():
-        fast, slow = await connect(user), await connect(user)
-        for ws in (fast, slow):
-            await ws.send_json_to(
-                {"action": "subscribe", "channels": ["quotes", "depth"], "symbols": ["ACME"]}
-            )
-            assert (await receive(ws))["type"] == "snapshot"
-        # The consumer instance shares the communicator's scope dict: mark the slow one there.
-        slow.scope["slow"] = True
-        slow_consumer = next(i for i in _instances() if i.scope.get("slow"))
-        stalled["on"] = True
-        n = 50
-        for i in range(n):
-            await publish(projector, [top(i, "ACME", 9000 + i, 1, 11000, 1)])
-        quote = await receive(fast)
-        while quote["bid"] != "90.49":  # the publisher may conflate too (20 quotes/s/symbol)
-            quote = await receive(fast)
-        # The slow socket's consumer files the same group message a moment later than the fast
-        # one sends it: wait (bounded) until the newest quote has reached its pending state.
-        for _ in range(100):
-            if '"90.49"' in str(slow_consumer.pending.get(("quotes", "ACME"))):
-                break
-            await asyncio.sleep(0.02)
-        assert len(slow_consumer.pending) == 1  # one conflated quote, not 50
-        stalled["on"] = False
-        slow_consumer.wakeup.set()
-        latest = await receive(slow)
-        assert latest["bid"] == quote["bid"]
-        assert await slow.receive_nothing(timeout=0.3)
-        for ws in (fast, slow):
-            await ws.disconnect()
-
-    async_to_sync(run)()
-
-
 def test_messages_drained_together_leave_in_one_frame_in_order(acme, user, monkeypatch):
     projector = EngineBookProjector()
     stalled = {"on": False}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -142,3 +143,78 @@ def test_the_ws_process_serves_every_socket_from_several_daphne_processes(sessio
         async_to_sync(run)()
     finally:
         manager.stop("ws")  # supervisord stops its daphne processes
+
+
+def test_a_socket_that_stops_reading_gets_the_latest_quotes_and_holds_back_no_one(
+    session_cookie, daphne_server
+):
+    """A real client that stops reading (its receive buffer kept small, so the server's side
+    fills): the server conflates it to the latest quote per symbol instead of queuing every
+    one, and the client that reads keeps getting every round."""
+    symbols = [f"ST{i:02d}" for i in range(30)]
+    for symbol in symbols:
+        EquityFactory(symbol=symbol)
+    projector = EngineBookProjector()
+    rounds = 60
+
+    def quotes(round_: int) -> list[tuple]:
+        return [
+            ("top", round_, time.time_ns(), symbol, 10000 + round_, 5, 20000, 7)
+            for symbol in symbols
+        ]
+
+    async def run():
+        host, port = daphne_server.split(":")
+        fast = await Feed.open(daphne_server, session_cookie)
+        stalled_sock = socket.socket()
+        stalled_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled_sock.connect((host, int(port)))
+        stalled = Feed(
+            await connect(
+                f"ws://{daphne_server}/ws/market/",
+                sock=stalled_sock,
+                origin=f"http://{daphne_server}",
+                additional_headers={"Cookie": f"sessionid={session_cookie}"},
+                max_queue=1,  # the client library buffers next to nothing either
+            )
+        )
+        subscribe = {"action": "subscribe", "channels": ["quotes"], "symbols": symbols}
+        for feed in (fast, stalled):
+            await feed.ws.send(json.dumps(subscribe))
+        await asyncio.sleep(0.5)
+
+        fast_seen: dict[str, str] = {}
+        fast_count = 0
+
+        async def read_fast() -> None:
+            nonlocal fast_count
+            while True:
+                message = await fast.receive()
+                if message.get("type") == "quote":
+                    fast_seen[message["symbol"]] = message["bid"]
+                    fast_count += 1
+
+        reader = asyncio.create_task(read_fast())
+        for round_ in range(1, rounds + 1):
+            await publish(projector, quotes(round_))
+            await asyncio.sleep(0.06)  # the publisher sends a symbol at most 20 times a second
+        final = f"{(10000 + rounds) / 100:.2f}"
+        for _ in range(100):
+            if all(fast_seen.get(s) == final for s in symbols):
+                break
+            await asyncio.sleep(0.05)
+        reader.cancel()
+        assert all(fast_seen.get(s) == final for s in symbols)  # the reader was not held back
+
+        stalled_seen: dict[str, str] = {}
+        stalled_count = 0
+        while not all(stalled_seen.get(s) == final for s in symbols):
+            message = await stalled.receive()
+            if message.get("type") == "quote":
+                stalled_seen[message["symbol"]] = message["bid"]
+                stalled_count += 1
+        assert stalled_count < fast_count / 2  # conflated, not every quote queued for it
+        for feed in (fast, stalled):
+            await feed.ws.close()
+
+    async_to_sync(run)()
