@@ -11,7 +11,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from apps.marketdata import consumers
 from apps.marketdata.consumers import MarketDataConsumer
 from apps.marketdata.publisher import publisher
 from apps.marketdata.services import EngineBookProjector
@@ -156,56 +155,6 @@ def test_a_client_that_misses_increments_gets_a_fresh_snapshot(acme, user):
         await ws.disconnect()
 
     async_to_sync(run)()
-
-
-def test_messages_drained_together_leave_in_one_frame_in_order(acme, user, monkeypatch):
-    projector = EngineBookProjector()
-    stalled = {"on": False}
-    real_backlog = MarketDataConsumer.backlog
-
-    def backlog(self):
-        return consumers.SEND_BACKLOG_LIMIT + 1 if stalled["on"] else real_backlog(self)
-
-    monkeypatch.setattr(MarketDataConsumer, "backlog", backlog)
-
-    async def run():
-        ws = await connect(user)
-        await ws.send_json_to(
-            {"action": "subscribe", "channels": ["quotes", "depth"], "symbols": ["ACME"]}
-        )
-        assert (await receive(ws))["type"] == "snapshot"
-        ws.scope["batching"] = True  # shared with the consumer instance: find it by its scope
-        consumer = next(i for i in _instances() if i.scope.get("batching"))
-        stalled["on"] = True
-        await publish(projector, [book(1, "ACME", "buy", 10000, 5, 1)])
-        await publish(projector, [book(2, "ACME", "sell", 10010, 7, 1)])
-        await publish(projector, [top(3, "ACME", 10000, 5, 10010, 7)])
-        for _ in range(100):  # bounded wait until the hub has filed all three
-            if ("quotes", "ACME") in consumer.pending and len(
-                consumer.pending.get(("depth", "ACME"), [])
-            ) == 2:
-                break
-            await asyncio.sleep(0.02)
-        stalled["on"] = False
-        consumer.wakeup.set()
-        frame = json.loads(await ws.receive_from(timeout=3))
-        assert isinstance(frame, list)
-        depth = [m["seq"] for m in frame if m["type"] == "depth"]
-        assert depth == [1, 2]
-        assert [m["bid"] for m in frame if m["type"] == "quote"] == ["100.00"]
-        await ws.disconnect()
-
-    async_to_sync(run)()
-
-
-def _instances():
-    import gc
-
-    return [
-        o
-        for o in gc.get_objects()
-        if isinstance(o, MarketDataConsumer) and hasattr(o, "subscriptions")
-    ]
 
 
 def test_bad_input_gets_an_error_message(acme, user):

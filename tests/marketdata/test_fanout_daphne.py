@@ -145,6 +145,29 @@ def test_the_ws_process_serves_every_socket_from_several_daphne_processes(sessio
         manager.stop("ws")  # supervisord stops its daphne processes
 
 
+def test_messages_that_arrive_together_leave_in_one_frame_in_order(session_cookie, daphne_server):
+    projector = EngineBookProjector()
+
+    async def run():
+        feed = await Feed.open(daphne_server, session_cookie)
+        await feed.ws.send(
+            json.dumps({"action": "subscribe", "channels": ["depth"], "symbols": ["ACME"]})
+        )
+        assert (await feed.receive())["type"] == "snapshot"
+        await asyncio.sleep(0.3)  # the hub's subscription is in place
+        await publish(projector, [book(seq, "buy", 10000 + seq, seq, 1) for seq in range(1, 31)])
+        frames, seqs = 0, []
+        while len(seqs) < 30:
+            frame = json.loads(await asyncio.wait_for(feed.ws.recv(), 5))
+            frames += 1
+            seqs += [m["seq"] for m in (frame if isinstance(frame, list) else [frame])]
+        assert seqs == list(range(1, 31))  # in order, none lost
+        assert frames < 30  # increments that came together left together, as JSON arrays
+        await feed.ws.close()
+
+    async_to_sync(run)()
+
+
 def test_a_socket_that_stops_reading_gets_the_latest_quotes_and_holds_back_no_one(
     session_cookie, daphne_server
 ):
