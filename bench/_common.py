@@ -48,6 +48,26 @@ def write_rows(name: str, rows: list[dict]) -> Path:
     return path
 
 
+# --- local servers ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a server the bench starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 # --- throwaway databases -----------------------------------------------------------------------
 # Benchmarks that need the schema create a database of their own on the server of DATABASE_URL
 # (read when this module is first imported, before a script points DATABASE_URL elsewhere), so

@@ -35,7 +35,6 @@ import json
 import multiprocessing
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -50,7 +49,14 @@ PREFIX = f"bench-md-{uuid.uuid4().hex[:8]}"
 LAYER_PREFIX = f"bench-asgi-{uuid.uuid4().hex[:8]}"
 DATABASE = f"bench_md_{uuid.uuid4().hex[:8]}"
 sys.path.insert(0, str(REPO))
-from bench._common import admin_sql, machine, percentiles, use_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    admin_sql,
+    free_port,
+    machine,
+    percentiles,
+    port_answers,
+    use_database,
+)
 
 # A database of its own (created, migrated and dropped here): the bench neither depends on the
 # state of the development database nor leaves anything in it.
@@ -80,12 +86,6 @@ APP = "brokerage.asgi:application"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 QUOTE_AT = re.compile(r'"at":"([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- fixtures in the database ------------------------------------------------------------------
@@ -389,21 +389,26 @@ def _client_worker(pipe, url: str, origin: str, cookie: str) -> None:
 # --- phases -------------------------------------------------------------------------------------
 
 
+async def timed_group_sends(layer, group: str, seconds: float) -> tuple[int, float, list[int]]:
+    """``group_send`` of one 200-byte quote message back to back for ``seconds``: how many were
+    sent, the time taken and each call's latency in ns."""
+    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
+    sent, start, latencies = 0, time.monotonic(), []
+    while time.monotonic() - start < seconds:
+        t0 = time.perf_counter_ns()
+        await layer.group_send(group, message)
+        latencies.append(time.perf_counter_ns() - t0)
+        sent += 1
+    return sent, time.monotonic() - start, latencies
+
+
 async def group_send_ceiling(members: int, seconds: float) -> dict:
     layer = get_channel_layer()
     group = f"bench.ceiling.{members}"
     channels = [await layer.new_channel() for _ in range(members)]
     for name in channels:
         await layer.group_add(group, name)
-    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
-    sent, start = 0, time.monotonic()
-    latencies = []
-    while time.monotonic() - start < seconds:
-        t0 = time.perf_counter_ns()
-        await layer.group_send(group, message)
-        latencies.append(time.perf_counter_ns() - t0)
-        sent += 1
-    elapsed = time.monotonic() - start
+    sent, elapsed, latencies = await timed_group_sends(layer, group, seconds)
     for name in channels:
         await layer.group_discard(group, name)
     p50, p99, p999 = percentiles(latencies)
@@ -426,7 +431,6 @@ async def pubsub_ceiling(seconds: float) -> dict:
     group = "bench.ceiling.pubsub"
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
-    message = {"type": "md.event", "channel": "quotes", "symbol": "X", "items": [[None, "x" * 200]]}
     received = 0
 
     async def drain() -> None:
@@ -436,14 +440,7 @@ async def pubsub_ceiling(seconds: float) -> dict:
             received += 1
 
     reader = asyncio.create_task(drain())
-    sent, start = 0, time.monotonic()
-    latencies = []
-    while time.monotonic() - start < seconds:
-        t0 = time.perf_counter_ns()
-        await layer.group_send(group, message)
-        latencies.append(time.perf_counter_ns() - t0)
-        sent += 1
-    elapsed = time.monotonic() - start
+    sent, elapsed, latencies = await timed_group_sends(layer, group, seconds)
     await asyncio.sleep(0.5)
     reader.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -523,11 +520,9 @@ def child_pids(pid: int) -> list[int]:
 def wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        if port_answers(port):
             return
-        except OSError:
-            time.sleep(0.1)
+        time.sleep(0.1)
     raise RuntimeError("daphne did not start")
 
 

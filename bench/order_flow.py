@@ -36,7 +36,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,15 @@ LAYER_PREFIX = f"bench-of-asgi-{TAG}"
 CACHE_PREFIX = f"bench-of-cache-{TAG}"
 DATABASE = f"bench_order_flow_{TAG}"
 sys.path.insert(0, str(REPO))
-from bench._common import admin_sql, machine, manage, percentiles, use_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    admin_sql,
+    free_port,
+    machine,
+    manage,
+    percentiles,
+    port_answers,
+    use_database,
+)
 
 # Everything private to the run: the bench neither reads nor changes the development database,
 # streams, channel layer or cache (the demo API keys are the same ids as in development).
@@ -113,12 +120,6 @@ def row(name: str, count: int, elapsed: float, samples_ns: list[int]) -> dict[st
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until(condition, timeout: float, what: str, every: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,12 +128,6 @@ def wait_until(condition, timeout: float, what: str, every: float = 0.1) -> Any:
             return value
         time.sleep(every)
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def port_answers(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 # --- the database ------------------------------------------------------------------------------

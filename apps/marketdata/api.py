@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -28,29 +27,22 @@ from apps.api.base import ApiView
 from apps.api.permissions import IsAnyApiKey
 from apps.common.errors import ValidationFailed
 from apps.marketdata import selectors
-from apps.marketdata.messages import iso
+from apps.marketdata.messages import alpaca_number, iso
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 
 
-def _num(value: Decimal | None) -> float | int | None:
-    """A Decimal as a JSON number (Alpaca's wire format); exact for integers."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _bar(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "t": iso(row["start"]),
-        "o": _num(row["open"]),
-        "h": _num(row["high"]),
-        "l": _num(row["low"]),
-        "c": _num(row["close"]),
-        "v": _num(row["volume"]),
+        "o": alpaca_number(row["open"]),
+        "h": alpaca_number(row["high"]),
+        "l": alpaca_number(row["low"]),
+        "c": alpaca_number(row["close"]),
+        "v": alpaca_number(row["volume"]),
         "n": int(row["trade_count"]),
-        "vw": _num(row["vwap"]),
+        "vw": alpaca_number(row["vwap"]),
     }
 
 
@@ -59,8 +51,8 @@ def _trade(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "t": iso(at) if isinstance(at, dt.datetime) else at,
         "x": "V",
-        "p": _num(row["price"]),
-        "s": _num(row["qty"]),
+        "p": alpaca_number(row["price"]),
+        "s": alpaca_number(row["qty"]),
         "c": ["@"],
         "i": int(row.get("id") or row.get("seq") or 0),
         "z": "C",
@@ -71,11 +63,11 @@ def _quote(row: dict[str, Any], at: str) -> dict[str, Any]:
     return {
         "t": at,
         "ax": "V",
-        "ap": _num(row["ask"]) or 0,
-        "as": _num(row["ask_size"]) or 0,
+        "ap": alpaca_number(row["ask"]) or 0,
+        "as": alpaca_number(row["ask_size"]) or 0,
         "bx": "V",
-        "bp": _num(row["bid"]) or 0,
-        "bs": _num(row["bid_size"]) or 0,
+        "bp": alpaca_number(row["bid"]) or 0,
+        "bs": alpaca_number(row["bid_size"]) or 0,
         "c": ["R"],
         "z": "C",
     }
@@ -300,8 +292,8 @@ class LatestOrderbooksApi(MarketDataApi):
             book = selectors.depth_snapshot(symbol)
             out[self.symbol_to_wire(symbol)] = {
                 "t": now,
-                "b": [{"p": _num(p), "s": _num(q)} for p, q, _c in book.bids],
-                "a": [{"p": _num(p), "s": _num(q)} for p, q, _c in book.asks],
+                "b": [{"p": alpaca_number(p), "s": alpaca_number(q)} for p, q, _c in book.bids],
+                "a": [{"p": alpaca_number(p), "s": alpaca_number(q)} for p, q, _c in book.asks],
             }
         return Response({"orderbooks": out})
 

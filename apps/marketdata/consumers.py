@@ -32,7 +32,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.marketdata import keys
-from apps.marketdata.messages import bar_message, encode, error_message, quote_message
+from apps.marketdata.messages import (
+    alpaca_number,
+    bar_message,
+    encode,
+    error_message,
+    quote_message,
+)
 from apps.marketdata.selectors import adepth_snapshot, alatest_quote, alatest_trade_price
 from apps.marketdata.specs import MarketSpec
 
@@ -666,14 +672,10 @@ def _alpaca_time(iso_text: str):
     return msgpack.Timestamp.from_datetime(moment)
 
 
-def _number(text: str | None):
-    """Alpaca's wire has numbers; our messages carry Decimal strings. Converted at this edge."""
-    from decimal import Decimal
-
-    if text is None:
-        return 0
-    value = Decimal(text)
-    return int(value) if value == value.to_integral_value() else float(value)
+def _number(text: str | None) -> int | float:
+    """Alpaca's stream frames have numbers (0 when we have none); our messages carry Decimal
+    strings."""
+    return alpaca_number(text) or 0
 
 
 @functools.lru_cache(maxsize=4096)

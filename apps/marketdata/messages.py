@@ -37,6 +37,15 @@ def iso_from_ns(ts_ns: int) -> str:
     return (_EPOCH + dt.timedelta(microseconds=ts_ns // 1000)).isoformat().replace("+00:00", "Z")
 
 
+def alpaca_number(value: Decimal | str | None) -> int | float | None:
+    """A Decimal (or its string) as a JSON number, Alpaca's wire format: exact for integers.
+    Inside we keep Decimal; the REST and streaming adapters convert at the edge."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
