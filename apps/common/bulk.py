@@ -23,12 +23,10 @@ _NATIVE_FIELDS = (
     models.CharField,
     models.TextField,
     models.DecimalField,
-    models.IntegerField,
-    models.BigIntegerField,
-    models.SmallIntegerField,
+    models.IntegerField,  # and its small, big and positive kinds
     models.BooleanField,
     models.UUIDField,
-    models.DateField,  # DateTimeField too
+    models.DateField,  # and DateTimeField
     models.ForeignKey,
 )
 
