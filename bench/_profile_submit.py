@@ -83,6 +83,7 @@ def main() -> None:
     )
     parser.add_argument("--reuse", metavar="DATABASE", help="a database kept by --keep")
     parser.add_argument("--callers", metavar="FUNCTION", help="with --profile: who calls it")
+    parser.add_argument("--dump", metavar="FILE", help="with --profile: write the raw stats")
     parser.add_argument(
         "--cpu", action="store_true", help="with --profile: time by CPU, not wall (waits vanish)"
     )
@@ -158,6 +159,8 @@ def main() -> None:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
+            if args.dump:
+                stats.dump_stats(args.dump)
             print(f"function calls per request: {stats.total_calls / args.orders:,.0f}")
             stats.sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
