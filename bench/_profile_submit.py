@@ -39,6 +39,7 @@ use_database(DATABASE)
 os.environ["ENGINE_STREAM_PREFIX"] = PREFIX
 os.environ["CACHE_KEY_PREFIX"] = CACHE_PREFIX
 os.environ["DEMO_LIQUIDITY"] = "0"
+os.environ["DJANGO_DEBUG"] = "0"  # as in production (and bench/order_flow.py); requests are https
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
 
 import django  # noqa: E402
@@ -115,6 +116,7 @@ def main() -> None:
                 "/v2/orders",
                 order_body(n),
                 content_type="application/json",
+                secure=True,
                 headers={"APCA-API-KEY-ID": key["key_id"], "APCA-API-SECRET-KEY": key["secret"]},
             )
             assert response.status_code == 200, response.content[:300]

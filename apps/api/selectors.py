@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -23,6 +23,7 @@ from apps.api.models import AchRelationship, ApiKey, Transfer
 from apps.clients.choices import AccountType
 from apps.clients.models import Account, Client, Partner, RiskLimit, TradingPermission
 from apps.common.errors import NotFound, ValidationFailed
+from apps.common.rows import row_layout
 from apps.instruments.choices import AssetClass, SessionPhase
 from apps.instruments.models import Holiday, Instrument, TradingSession, Venue
 from apps.orders.choices import OPEN_STATUSES, Side
@@ -571,48 +572,34 @@ _KEY_TABLES: list[tuple[type[Model], str, str]] = [
     (RiskLimit, "rl", "LEFT JOIN {table} rl ON rl.account_id = a.id"),
     (Partner, "pt", "LEFT JOIN {table} pt ON pt.id = k.partner_id"),
 ]
-_key_statement: tuple[str, list[tuple[type[Model], list[Any], list[Any]]]] | None = None
 
 
-def _key_lookup() -> tuple[str, list[tuple[type[Model], list[Any], list[Any]]]]:
-    """The statement, and for each model its fields in column order with their converters."""
-    global _key_statement
-    if _key_statement is None:
-        columns, joins, layout = [], [], []
-        for model, alias, join in _KEY_TABLES:
-            fields = list(model._meta.concrete_fields)
-            columns += [f'{alias}."{f.column}"' for f in fields]
-            joins.append(join.format(table=f'"{model._meta.db_table}"'))
-            layout.append((model, fields, [f.get_db_converters(connection) for f in fields]))
-        table = f'"{ApiKey._meta.db_table}"'
-        where = "WHERE k.key_id = %s AND k.revoked_at IS NULL"
-        # Identifiers only, from the models' metadata; the key id is the one parameter.
-        sql = f"SELECT {', '.join(columns)} FROM {table} k {' '.join(joins)} {where}"  # noqa: S608
-        _key_statement = (sql, layout)
-    return _key_statement
+@cache
+def _key_statement() -> str:
+    columns, joins = [], []
+    for model, alias, join in _KEY_TABLES:
+        columns += row_layout(model).columns(alias)
+        joins.append(join.format(table=f'"{model._meta.db_table}"'))
+    table = f'"{ApiKey._meta.db_table}"'
+    where = "WHERE k.key_id = %s AND k.revoked_at IS NULL"
+    # Identifiers only, from the models' metadata; the key id is the one parameter.
+    return f"SELECT {', '.join(columns)} FROM {table} k {' '.join(joins)} {where}"  # noqa: S608
 
 
 def active_api_key(*, key_id: str) -> ApiKey | None:
     """The unrevoked key with this id, with its account (client, permissions, risk limits) or
     its partner, as ``ApiKey.objects.select_related(...)`` would load them; None if unknown."""
-    sql, layout = _key_lookup()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key_id])
+        cursor.execute(_key_statement(), [key_id])
         row = cursor.fetchone()
     if row is None:
         return None
     loaded: list[Model | None] = []
     start = 0
-    for model, fields, converters in layout:
-        values = list(row[start : start + len(fields)])
-        start += len(fields)
-        if values[fields.index(model._meta.pk)] is None:  # no such row behind the join
-            loaded.append(None)
-            continue
-        for i, field_converters in enumerate(converters):
-            for convert in field_converters:
-                values[i] = convert(values[i], fields[i], connection)
-        loaded.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+    for model, _, _ in _KEY_TABLES:
+        layout = row_layout(model)
+        loaded.append(layout.load(row[start : start + len(layout.fields)]))
+        start += len(layout.fields)
     api_key, account, client, permissions, limits, partner = loaded
     _cache_related(api_key, "account", account)
     _cache_related(api_key, "partner", partner)

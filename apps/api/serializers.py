@@ -7,6 +7,7 @@ SDK's pydantic models ignore extra keys, so they reach raw-JSON clients without 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -60,11 +61,38 @@ class DecimalString(serializers.Field):
         return value
 
 
+class InputSerializer(serializers.Serializer):
+    """A request body or query. DRF deep-copies every declared field for each serializer
+    instance, and a field's deep copy is a fresh ``__init__`` (a choice field rebuilds its
+    choices): on ``POST /v2/orders`` that was a tenth of the request's CPU. A shallow copy is
+    enough for a field without children: binding sets attributes on the copy only, and what the
+    copies share (choices, error messages, validators) is only read. Fields with children
+    (lists, dicts, nested serializers) are still deep-copied, so each child is bound to its own
+    parent."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            name: copy.deepcopy(field) if _has_children(field) else _shallow_copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+def _has_children(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
+
+
+def _shallow_copy(field: serializers.Field) -> serializers.Field:
+    # What copy.copy does for a plain object, without its generic __reduce_ex__ round trip.
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
+
+
 # ------------------------------------------------------------------------------------------
 # Orders
 
 
-class OrderSubmitInputSerializer(serializers.Serializer):
+class OrderSubmitInputSerializer(InputSerializer):
     """``POST /v2/orders`` as the SDK sends it (``OrderRequest.to_request_fields``), plus our
     extensions for iceberg, hidden, post-only and self-trade prevention."""
 
@@ -107,7 +135,7 @@ class OrderSubmitInputSerializer(serializers.Serializer):
         return attrs
 
 
-class OrderReplaceInputSerializer(serializers.Serializer):
+class OrderReplaceInputSerializer(InputSerializer):
     qty = DecimalString(required=False, allow_null=True)
     time_in_force = serializers.ChoiceField(
         choices=TimeInForce.choices, required=False, allow_null=True
@@ -123,7 +151,7 @@ class OrderReplaceInputSerializer(serializers.Serializer):
         return attrs
 
 
-class AssetClassInputSerializer(serializers.Serializer):
+class AssetClassInputSerializer(InputSerializer):
     asset_class = serializers.CharField(
         required=False,
         help_text="Comma-separated: us_equity, us_option, crypto (the default), bond, future",
@@ -316,7 +344,7 @@ class PositionOutputSerializer(serializers.Serializer):
         }
 
 
-class ClosePositionInputSerializer(serializers.Serializer):
+class ClosePositionInputSerializer(InputSerializer):
     qty = DecimalString(required=False, min_value=Decimal(0))
     percentage = DecimalString(required=False, min_value=Decimal(0))
 
@@ -329,7 +357,7 @@ class ClosePositionInputSerializer(serializers.Serializer):
         return attrs
 
 
-class CloseAllPositionsInputSerializer(serializers.Serializer):
+class CloseAllPositionsInputSerializer(InputSerializer):
     cancel_orders = serializers.BooleanField(required=False, default=False)
 
 
@@ -405,7 +433,7 @@ class TradeAccountOutputSerializer(serializers.Serializer):
 # Clock, calendar, activities
 
 
-class CalendarInputSerializer(serializers.Serializer):
+class CalendarInputSerializer(InputSerializer):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
 
@@ -431,7 +459,7 @@ def calendar_day_representation(day: selectors.MarketDay) -> dict[str, Any]:
     }
 
 
-class ActivitiesInputSerializer(serializers.Serializer):
+class ActivitiesInputSerializer(InputSerializer):
     account_id = serializers.UUIDField(required=False)
     activity_types = serializers.CharField(required=False)
     date = serializers.DateTimeField(required=False)
@@ -490,7 +518,7 @@ def activity_representation(activity: selectors.Activity) -> dict[str, Any]:
 # Broker API: accounts
 
 
-class ContactInputSerializer(serializers.Serializer):
+class ContactInputSerializer(InputSerializer):
     email_address = serializers.EmailField()
     phone_number = serializers.CharField(max_length=40, required=False, allow_null=True)
     street_address = serializers.ListField(child=serializers.CharField(max_length=200))
@@ -501,7 +529,7 @@ class ContactInputSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=3, required=False, allow_null=True)
 
 
-class IdentityInputSerializer(serializers.Serializer):
+class IdentityInputSerializer(InputSerializer):
     given_name = serializers.CharField(max_length=100)
     middle_name = serializers.CharField(max_length=100, required=False, allow_null=True)
     family_name = serializers.CharField(max_length=100)
@@ -520,7 +548,7 @@ class IdentityInputSerializer(serializers.Serializer):
     total_net_worth_max = serializers.FloatField(required=False, allow_null=True)
 
 
-class DisclosuresInputSerializer(serializers.Serializer):
+class DisclosuresInputSerializer(InputSerializer):
     is_control_person = serializers.BooleanField(required=False, allow_null=True)
     is_affiliated_exchange_or_finra = serializers.BooleanField(required=False, allow_null=True)
     is_politically_exposed = serializers.BooleanField(required=False, allow_null=True)
@@ -531,7 +559,7 @@ class DisclosuresInputSerializer(serializers.Serializer):
     employment_position = serializers.CharField(required=False, allow_null=True)
 
 
-class AgreementInputSerializer(serializers.Serializer):
+class AgreementInputSerializer(InputSerializer):
     agreement = serializers.ChoiceField(
         choices=[
             "margin_agreement",
@@ -546,7 +574,7 @@ class AgreementInputSerializer(serializers.Serializer):
     revision = serializers.CharField(required=False, allow_null=True)
 
 
-class AccountCreateInputSerializer(serializers.Serializer):
+class AccountCreateInputSerializer(InputSerializer):
     account_type = serializers.CharField(required=False, allow_null=True)
     contact = ContactInputSerializer()
     identity = IdentityInputSerializer()
@@ -558,14 +586,14 @@ class AccountCreateInputSerializer(serializers.Serializer):
     documents = serializers.ListField(required=False)
 
 
-class AccountUpdateInputSerializer(serializers.Serializer):
+class AccountUpdateInputSerializer(InputSerializer):
     contact = serializers.DictField(required=False)
     identity = serializers.DictField(required=False)
     disclosures = serializers.DictField(required=False)
     trusted_contact = serializers.DictField(required=False)
 
 
-class AccountListInputSerializer(serializers.Serializer):
+class AccountListInputSerializer(InputSerializer):
     query = serializers.CharField(required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
@@ -636,7 +664,7 @@ class BrokerAccountOutputSerializer(serializers.Serializer):
 # Broker API: funding
 
 
-class AchRelationshipInputSerializer(serializers.Serializer):
+class AchRelationshipInputSerializer(InputSerializer):
     account_owner_name = serializers.CharField(max_length=200)
     bank_account_type = serializers.ChoiceField(choices=BankAccountType.choices)
     bank_account_number = serializers.RegexField(r"^\d{4,17}$")
@@ -667,7 +695,7 @@ class AchRelationshipOutputSerializer(serializers.Serializer):
         }
 
 
-class TransferInputSerializer(serializers.Serializer):
+class TransferInputSerializer(InputSerializer):
     transfer_type = serializers.ChoiceField(choices=["ach", "wire"], default="ach")
     relationship_id = serializers.UUIDField(required=False)
     bank_id = serializers.UUIDField(required=False)
@@ -687,7 +715,7 @@ class TransferInputSerializer(serializers.Serializer):
         return attrs
 
 
-class TransferListInputSerializer(serializers.Serializer):
+class TransferListInputSerializer(InputSerializer):
     direction = serializers.ChoiceField(choices=TransferDirection.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=100)
     offset = serializers.IntegerField(min_value=0, default=0)
@@ -715,7 +743,7 @@ class TransferOutputSerializer(serializers.Serializer):
         }
 
 
-class JournalInputSerializer(serializers.Serializer):
+class JournalInputSerializer(InputSerializer):
     from_account = serializers.UUIDField()
     to_account = serializers.UUIDField()
     entry_type = serializers.ChoiceField(choices=["JNLC", "JNLS"])

@@ -19,7 +19,7 @@ from psycopg import sql
 
 # Fields whose Python values psycopg adapts exactly as the field's get_db_prep_save would (the
 # ORM's per-value preparation is most of the cost of a bulk write); others go through it.
-_NATIVE_FIELDS = (
+NATIVE_FIELDS = (
     models.CharField,
     models.TextField,
     models.DecimalField,
@@ -45,7 +45,7 @@ def _prepared(field: models.Field, objs: Sequence[models.Model], connection) -> 
         for obj in objs:
             setattr(obj, field.attname, now)
         return [now] * len(objs)
-    if isinstance(field, _NATIVE_FIELDS):
+    if isinstance(field, NATIVE_FIELDS):
         attname = field.attname
         return [getattr(obj, attname) for obj in objs]
     return [field.get_db_prep_save(field.pre_save(obj, False), connection) for obj in objs]

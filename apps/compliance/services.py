@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from apps.common.bulk import copy_rows
+from apps.common.rows import insert_one
 from apps.compliance.models import AuditEvent
 
 
@@ -35,7 +36,7 @@ def audit_record(
     else:
         actor = None
         label = actor_label or "system"
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         action=action,
         object_type=object_type or "",
         object_id=object_id or "",
@@ -44,6 +45,8 @@ def audit_record(
         account_id=account_id,
         changes=changes or {},
     )
+    insert_one(event)  # every order writes one: the statement is built once, not per call
+    return event
 
 
 class AuditEntry(NamedTuple):

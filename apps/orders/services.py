@@ -22,6 +22,7 @@ from apps.clients.choices import AccountStatus, AssetClass, ComplianceStatus, Ky
 from apps.clients.models import Account
 from apps.common.decimals import plain
 from apps.common.errors import Conflict, ValidationFailed
+from apps.common.rows import insert_one, select_one, update_one
 from apps.compliance.services import audit_record
 from apps.instruments.models import Instrument
 from apps.instruments.rules import check_price, check_price_band, check_quantity
@@ -200,12 +201,12 @@ def quantity_for_notional(instrument: Instrument, notional: Decimal) -> Decimal:
 def _locked_cash(account: Account) -> CashBalance:
     """Lock the account's cash row: every order of the account serializes here, so buying power
     is never spent twice. One statement, unless the account has no cash row yet."""
-    locked = CashBalance.objects.select_for_update()
-    try:
-        return locked.get(account=account, currency=account.base_currency)
-    except CashBalance.DoesNotExist:
+    where, params = "t.account_id = %s AND t.currency = %s", [account.pk, account.base_currency]
+    cash = select_one(CashBalance, where, params, lock=True)
+    if cash is None:
         CashBalance.objects.get_or_create(account=account, currency=account.base_currency)
-        return locked.get(account=account, currency=account.base_currency)
+        cash = select_one(CashBalance, where, params, lock=True)
+    return cash
 
 
 def _publish_after_commit(order: Order, command_factory) -> None:
@@ -384,10 +385,11 @@ def _enter(
     cash row."""
     order.reserved_amount = decision.reservation
     order.status = OrderStatus.HELD if decision.hold_code else OrderStatus.PENDING_NEW
-    order.save()
+    insert_one(order)
     _mark_not_replaced(order)
     if decision.reservation:
-        CashBalance.objects.filter(pk=cash.pk).update(reserved=F("reserved") + decision.reservation)
+        cash.reserved += decision.reservation  # the row is locked: no one else moved it
+        update_one(cash, ["reserved", "updated_at"])
     audit_record(
         action="order.held" if decision.hold_code else "order.submitted",
         obj=order,

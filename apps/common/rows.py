@@ -1,0 +1,135 @@
+"""One-row statements for the order path, written once per model from the model's own fields.
+
+Every order entered runs the same few statements: lock the account's cash row, insert the order
+and its audit event, hold the reservation. The ORM builds each of them afresh per call, and
+building cost several times running them (a quarter of the request's CPU). These helpers write
+the SQL the ORM would write, from the model's concrete fields, once per process: a field added
+to a model is read and written here too. Values go to the database as ``save()`` sends them and
+rows come back as the ORM loads them (the fields' converters, then ``Model.from_db``), so an
+instance from here is indistinguishable from one the ORM made. No signals are sent: use these
+only for models without ``pre_save``/``post_save`` receivers (no ``simple_history``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+
+from apps.common.bulk import NATIVE_FIELDS
+
+M = TypeVar("M", bound=models.Model)
+
+
+class RowLayout:
+    """A model's concrete fields in column order, with what turns database values into
+    attribute values, for statements that select them."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.pk_index = self.fields.index(model._meta.pk)
+        self.converters = [
+            (i, field, converters)
+            for i, field in enumerate(self.fields)
+            if (converters := field.get_db_converters(connection))
+        ]
+
+    def columns(self, alias: str) -> list[str]:
+        return [f'{alias}."{field.column}"' for field in self.fields]
+
+    def load(self, values: Sequence[Any]) -> models.Model | None:
+        """The instance the ORM would load from ``values`` (this layout's columns, in order);
+        None when the primary key is NULL (no row behind an outer join)."""
+        if values[self.pk_index] is None:
+            return None
+        connection = connections[DEFAULT_DB_ALIAS]
+        values = list(values)
+        for i, field, converters in self.converters:
+            for convert in converters:
+                values[i] = convert(values[i], field, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@cache
+def row_layout(model: type[models.Model]) -> RowLayout:
+    return RowLayout(model)
+
+
+@cache
+def _select_statement(model: type[models.Model], where: str, lock: bool) -> str:
+    layout = row_layout(model)
+    table = f'"{model._meta.db_table}"'
+    # Identifiers from the model's metadata and a condition written by the caller in code.
+    statement = f"SELECT {', '.join(layout.columns('t'))} FROM {table} t WHERE {where}"  # noqa: S608
+    return statement + (" FOR UPDATE" if lock else "")
+
+
+def select_one(
+    model: type[M], where: str, params: Sequence[Any], *, lock: bool = False
+) -> M | None:
+    """The row of ``model`` matching ``where`` (SQL over alias ``t``, ``%s`` placeholders), as
+    ``model.objects.get`` would return it (``select_for_update()`` when ``lock``); None if none.
+    ``where`` must match at most one row."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_select_statement(model, where, lock), params)
+        row = cursor.fetchone()
+    return None if row is None else row_layout(model).load(row)
+
+
+def _db_value(field: models.Field, obj: models.Model, add: bool, connection) -> Any:
+    value = field.pre_save(obj, add)  # auto_now and auto_now_add set the instance here
+    if isinstance(field, NATIVE_FIELDS):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
+@cache
+def _insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field], bool]:
+    meta = model._meta
+    # An auto-incremented primary key is left to the database and read back.
+    generated = isinstance(meta.pk, models.AutoField)
+    fields = [f for f in meta.concrete_fields if not (generated and f is meta.pk)]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    statement = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({values})'  # noqa: S608
+    if generated:
+        statement += f' RETURNING "{meta.pk.column}"'
+    return statement, fields, generated
+
+
+def insert_one(obj: models.Model) -> None:
+    """INSERT a new instance as ``obj.save()`` would (defaults already set by the constructor,
+    ``auto_now_add`` and ``auto_now`` filled in, an auto primary key read back)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    statement, fields, generated = _insert_statement(type(obj))
+    params = [_db_value(field, obj, True, connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        if generated:
+            obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
+@cache
+def _update_statement(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list]:
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
+    where = f'"{meta.pk.column}" = %s'
+    return f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}', fields  # noqa: S608
+
+
+def update_one(obj: models.Model, fields: Sequence[str]) -> None:
+    """UPDATE ``fields`` of a saved instance to their in-memory values, as
+    ``obj.save(update_fields=fields)`` would (an ``auto_now`` field among them gets the time)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    statement, columns = _update_statement(type(obj), tuple(fields))
+    params = [_db_value(field, obj, False, connection) for field in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, obj.pk])

@@ -1,0 +1,116 @@
+"""The one-row statements of the order path write and read exactly what the ORM would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
+
+from apps.common.rows import insert_one, select_one, update_one
+from apps.compliance.models import AuditEvent
+from apps.orders.choices import OrderStatus
+from apps.orders.models import Order
+from apps.positions.models import CashBalance
+from tests.orders.factories import OrderFactory
+from tests.positions.factories import CashBalanceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_select_one_loads_the_row_as_the_orm_does():
+    order = OrderFactory(expire_at=None, notional=Decimal("250.5"))
+
+    loaded = select_one(Order, "t.id = %s", [order.pk])
+
+    assert _columns(loaded) == _columns(Order.objects.get(pk=order.pk))
+    assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_select_one_answers_none_when_no_row_matches():
+    assert select_one(CashBalance, "t.account_id = %s", [uuid.uuid4()]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_one_with_lock_waits_for_the_row_holder():
+    cash = CashBalanceFactory()
+    locked, released = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        with transaction.atomic():
+            select_one(CashBalance, "t.id = %s", [cash.pk], lock=True)
+            locked.set()
+            released.wait(5)
+            CashBalance.objects.filter(pk=cash.pk).update(reserved=Decimal("7"))
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(5)
+    with transaction.atomic():
+        released.set()  # the holder updates, then commits; our lock waits for that commit
+        seen = select_one(CashBalance, "t.id = %s", [cash.pk], lock=True)
+    holder.join(5)
+
+    assert seen.reserved == Decimal("7")
+
+
+def test_insert_one_writes_what_save_would():
+    first = OrderFactory()
+    order = Order(
+        account=first.account,
+        instrument=first.instrument,
+        client_order_id="second",
+        side=first.side,
+        order_type=first.order_type,
+        time_in_force=first.time_in_force,
+        quantity=Decimal("3"),
+        limit_price=Decimal("99.75"),
+        status=OrderStatus.PENDING_NEW,
+        reserved_amount=Decimal("12.5"),
+    )
+
+    insert_one(order)
+
+    stored = Order.objects.get(pk=order.pk)
+    assert _columns(stored) == _columns(order)
+    assert order.created_at is not None and order.updated_at is not None  # auto_now(_add)
+    assert order._state.adding is False
+
+
+def test_insert_one_reads_back_a_generated_key_and_encodes_json():
+    event = AuditEvent(
+        action="test.done",
+        object_type="orders.order",
+        object_id="1",
+        actor_label="tester",
+        changes={"qty": Decimal("1.5"), "at": dt.datetime(2026, 1, 2, tzinfo=dt.UTC)},
+    )
+
+    insert_one(event)
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.changes == {"qty": "1.5", "at": "2026-01-02T00:00:00Z"}
+    assert model_to_dict(stored, exclude=["changes"]) == model_to_dict(event, exclude=["changes"])
+
+
+def test_update_one_writes_only_the_named_fields_and_touches_auto_now():
+    cash = CashBalanceFactory(reserved=Decimal("1"))
+    before = CashBalance.objects.get(pk=cash.pk).updated_at
+    CashBalance.objects.filter(pk=cash.pk).update(settled=Decimal("500"))  # another writer
+    cash.reserved = Decimal("3.25")
+
+    update_one(cash, ["reserved", "updated_at"])
+
+    stored = CashBalance.objects.get(pk=cash.pk)
+    assert stored.reserved == Decimal("3.25")
+    assert stored.settled == Decimal("500")  # not in the update: left as the other writer set it
+    assert stored.updated_at > before
