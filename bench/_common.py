@@ -99,3 +99,50 @@ def manage(*args: str) -> str:
         [sys.executable, "manage.py", *args], cwd=REPO, check=True, capture_output=True, text=True
     )
     return result.stdout
+
+
+def cpu_seconds_by_process() -> dict[int, tuple[str, float]]:
+    """CPU time (user + system) each process on the machine has used so far, with its program
+    (``postgres``, ``redis-server``, ``gunicorn``, ``manage.py run_applier`` ...). Two readings
+    around a phase say which processes its work cost, whoever started them."""
+    tick = os.sysconf("SC_CLK_TCK")
+    readings: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # the process ended while we read
+            continue
+        # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        readings[int(entry.name)] = (_program(stat, argv), seconds)
+    return readings
+
+
+def _program(stat: str, argv: list[bytes]) -> str:
+    """A process's program: its command name, or for a Python process the script or module it
+    runs (``gunicorn``, ``daphne``, ``manage.py run_applier``)."""
+    name = stat.split("(", 1)[1].rsplit(")", 1)[0]
+    if name.startswith("kworker"):
+        return "kworker"  # the kernel renames them after the work queue they serve
+    args = [a.decode(errors="replace") for a in argv if a]
+    if not (args and Path(args[0]).name.startswith("python")):
+        return name
+    rest = args[1:]
+    if rest[:1] == ["-m"] and len(rest) > 1:
+        return rest[1]
+    if rest and rest[0].endswith("manage.py") and len(rest) > 1:
+        return f"manage.py {rest[1]}"
+    return Path(rest[0]).name if rest else name
+
+
+def cpu_used_since(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per program since ``before`` (a ``cpu_seconds_by_process`` reading), largest
+    first. A process started since counts in full; one that ended in between is missing."""
+    used: dict[str, float] = {}
+    for pid, (program, seconds) in cpu_seconds_by_process().items():
+        used[program] = used.get(program, 0.0) + seconds - before.get(pid, (program, 0.0))[1]
+    return dict(sorted(((n, s) for n, s in used.items() if s > 0.005), key=lambda i: -i[1]))

@@ -57,6 +57,8 @@ DATABASE = f"bench_order_flow_{TAG}"
 sys.path.insert(0, str(REPO))
 from bench._common import (  # noqa: E402
     admin_sql,
+    cpu_seconds_by_process,
+    cpu_used_since,
     free_port,
     machine,
     manage,
@@ -577,6 +579,16 @@ def applier_throughput(trades: int) -> dict[str, Any]:
     )
 
 
+def print_cpu_per_request(what: str, used: dict[str, float], requests: int) -> None:
+    """Where the machine's CPU went during a phase, per request served (the load generator is
+    this process, ``order_flow.py``)."""
+    if not requests:
+        return
+    total = sum(used.values())
+    parts = ", ".join(f"{name} {seconds / requests * 1000:.2f}" for name, seconds in used.items())
+    print(f"    CPU per request, {what}: {total / requests * 1000:.2f} ms ({parts})")
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -587,9 +599,15 @@ async def rest_phases(
     # The ceiling first: while the real endpoint runs, the matcher and applier work too, and
     # their backlog would still be draining during a later bare phase.
     print(f"  bare DRF POST, c={CONCURRENCY}, {seconds:.0f} s ...")
+    before = cpu_seconds_by_process()
     bare = await post_storm(bare_port, accounts, seconds)
+    bare_cpu = cpu_used_since(before)
     print(f"  POST /v2/orders, c={CONCURRENCY}, {seconds:.0f} s ...")
+    before = cpu_seconds_by_process()
     real = await post_storm(web_port, accounts, seconds)
+    real_cpu = cpu_used_since(before)
+    print_cpu_per_request("bare DRF POST", bare_cpu, bare.ok)
+    print_cpu_per_request("POST /v2/orders", real_cpu, real.ok)
     rows = [
         row(f"orders accepted via REST (c={CONCURRENCY})", real.ok, real.elapsed, real.samples),
         row(

@@ -9,7 +9,6 @@ publishes them only after the commit.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from channels import DEFAULT_CHANNEL_LAYER
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from apps.common.decimals import plain
 from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
 from apps.instruments.models import Instrument
+from apps.marketdata.publisher import GroupPublisher
 from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
 from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
@@ -628,6 +629,8 @@ _HANDLERS = {
 # --- the process -------------------------------------------------------------------------------
 
 APPLIER_GROUP = "applier"
+# Order updates go out on the default channel layer, each account's in commit order.
+order_updates = GroupPublisher(DEFAULT_CHANNEL_LAYER, label="order updates")
 # The output stream is trimmed this often to what every consumer group has acknowledged.
 TRIM_EVERY_S = 10.0
 
@@ -637,27 +640,9 @@ def publish_batch(batch: AppliedBatch) -> None:
     order updates over the channel layer. Called after the commit; a lost publish loses a
     notification, never a record."""
     trades_committed(batch.trades)
-    if not batch.updates:
-        return
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    by_account: dict[str, list[OrderUpdate]] = defaultdict(list)
-    for update in batch.updates:
-        by_account[update.account_id].append(update)
-
-    async def send_in_order(account_id: str, updates: list[OrderUpdate]) -> None:
-        for update in updates:  # an account's updates in commit order: new before fill
-            await layer.group_send(f"orders.{account_id}", update.as_message())
-
-    async def send_all() -> None:  # accounts side by side: a busy batch is not sent serially
-        await asyncio.gather(*(send_in_order(a, u) for a, u in by_account.items()))
-
-    async_to_sync(send_all)()
+    order_updates.publish(
+        (f"orders.{update.account_id}", update.as_message()) for update in batch.updates
+    )
 
 
 def run_applier(
@@ -713,3 +698,4 @@ def run_applier(
                 batch.applied,
                 batch.executions,
             )
+    order_updates.flush(timeout=2.0)  # stopping: what was committed is still told
