@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Account
-from apps.common.bulk import copy_rows, update_rows
+from apps.common.bulk import copy_rows, fetch_objects, update_rows
 from apps.common.decimals import plain
 from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
@@ -277,7 +277,9 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             ids.add(str(event[5]))
         elif kind in ORDER_EVENTS:
             ids.add(str(event[4]))
-    orders = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    orders = fetch_objects(
+        Order, "WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [sorted(ids)]
+    )
     by_id = {str(o.pk): o for o in orders}
     # A replace rejected by the engine names the old order; its replacement must be found too.
     missing_replacements = [o for o in by_id.values() if o.status == OrderStatus.PENDING_REPLACE]
