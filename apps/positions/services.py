@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.clients.models import Account
-from apps.common.bulk import copy_rows, server_cursor, update_rows
+from apps.common.bulk import copy_rows, fetch_objects, server_cursor, update_rows
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
 from apps.positions.choices import JournalKind, LedgerAccountKind
@@ -213,8 +213,10 @@ def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str],
         [CashBalance(account_id=account_id, currency=currency) for account_id, currency in keys],
         ignore_conflicts=True,
     )
-    accounts = {account_id for account_id, _ in keys}
-    rows = CashBalance.objects.select_for_update().filter(account_id__in=accounts).order_by("pk")
+    accounts = sorted({str(account_id) for account_id, _ in keys})
+    rows = fetch_objects(
+        CashBalance, "WHERE account_id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [accounts]
+    )
     return {key: row for row in rows if (key := (row.account_id, row.currency)) in keys}
 
 
@@ -227,10 +229,11 @@ def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Pos
     Position.objects.bulk_create(
         [Position(account_id=a, instrument_id=i) for a, i in keys], ignore_conflicts=True
     )
-    rows = (
-        Position.objects.select_for_update()
-        .filter(account_id__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys})
-        .order_by("pk")
+    rows = fetch_objects(
+        Position,
+        "WHERE account_id = ANY(%b::uuid[]) AND instrument_id = ANY(%b::bigint[]) "
+        "ORDER BY id FOR UPDATE",
+        [sorted({str(a) for a, _ in keys}), sorted({i for _, i in keys})],
     )
     return {key: row for row in rows if (key := (row.account_id, row.instrument_id)) in keys}
 
