@@ -478,7 +478,32 @@ async def fill_latency(
 
 
 def applier_throughput(trades: int) -> dict[str, Any]:
-    """Commit ``trades`` trades (2 executions each) with ``apply_events`` and time it.
+    """Commit ``trades`` trades (2 executions each) with ``apply_events`` and time it, in
+    batches of APPLY_BATCH events, as run_applier commits them (the events: ``applier_events``)."""
+    from apps.orders.applier import apply_events
+
+    started = time.monotonic()
+    events = applier_events(trades)
+    print(f"  {2 * trades} orders committed and matched in {time.monotonic() - started:.1f} s")
+    executions, samples = 0, []
+    start = time.perf_counter_ns()
+    for i in range(0, len(events), APPLY_BATCH):
+        t0 = time.perf_counter_ns()
+        executions += apply_events(BENCH_SHARD, events[i : i + APPLY_BATCH]).executions
+        samples.append(time.perf_counter_ns() - t0)
+    elapsed = (time.perf_counter_ns() - start) / 1e9
+    print(f"  {executions} executions from {len(events)} events in {elapsed:.2f} s")
+    return row(
+        f"applier executions committed per second (apply_events, batches of {APPLY_BATCH} "
+        "events; latency = per batch)",
+        executions,
+        elapsed,
+        samples,
+    )
+
+
+def applier_events(trades: int) -> list[tuple]:
+    """The events of ``trades`` crossing buys (accepted + trade each), their orders committed.
 
     The orders: one resting sell from the market maker and one crossing buy per retail account
     and symbol go through the order service (the templates: their reservations are what the
@@ -487,8 +512,7 @@ def applier_throughput(trades: int) -> dict[str, Any]:
     reservation, added to the cash balance). Entering them one by one through the service would
     take minutes and measures the service again (row 1 does). The matcher is stopped: an
     in-process ``Engine`` on BENCH_SHARD matches the orders' ``new`` commands; the sells'
-    events are committed untimed, then the buys' events (accepted + trade) are timed in batches
-    of APPLY_BATCH, as run_applier commits them."""
+    events are committed here, the buys' events (accepted + trade) returned."""
     from django.db.models import F
     from django.utils import timezone
 
@@ -558,25 +582,8 @@ def applier_throughput(trades: int) -> dict[str, Any]:
         commands = [new_order_command(order, ts_ns=now_ns()) for order in orders]
         return [e for e in engine.process_many(commands) if e[0] in ORDER_EVENTS]
 
-    started = time.monotonic()
     apply_events(BENCH_SHARD, matched(copies("sell")))
-    events = matched(copies("buy"))
-    print(f"  {2 * trades} orders committed and matched in {time.monotonic() - started:.1f} s")
-    executions, samples = 0, []
-    start = time.perf_counter_ns()
-    for i in range(0, len(events), APPLY_BATCH):
-        t0 = time.perf_counter_ns()
-        executions += apply_events(BENCH_SHARD, events[i : i + APPLY_BATCH]).executions
-        samples.append(time.perf_counter_ns() - t0)
-    elapsed = (time.perf_counter_ns() - start) / 1e9
-    print(f"  {executions} executions from {len(events)} events in {elapsed:.2f} s")
-    return row(
-        f"applier executions committed per second (apply_events, batches of {APPLY_BATCH} "
-        "events; latency = per batch)",
-        executions,
-        elapsed,
-        samples,
-    )
+    return matched(copies("buy"))
 
 
 def print_cpu_per_request(what: str, used: dict[str, float], requests: int) -> None:

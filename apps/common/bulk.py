@@ -1,4 +1,5 @@
-"""Set-based writes for hot paths: many rows in one statement instead of a round trip per row.
+"""Set-based reads and writes for hot paths: many rows in one statement instead of a round trip
+per row.
 
 The applier commits thousands of rows per batch; the ORM's per-object ``save()`` and
 ``bulk_update`` (a CASE per field per row) would spend its time building SQL. These helpers send
@@ -6,16 +7,26 @@ one array per column (``unnest``) or stream rows with ``COPY``, which PostgreSQL
 Values are stored as ``save()`` would store them: those psycopg adapts natively pass as they are,
 the others go through the field's ``get_db_prep_save``. Call them inside the caller's
 transaction.
+
+Arrays and the rows read back travel in PostgreSQL's binary format (``server_cursor``): Django's
+own cursors bind parameters on the client, so a 500-element array is written as escaped text by
+a Python loop, and every timestamp read is parsed by a Python function; in binary both are
+psycopg's C code (about a third of the CPU time for the applier's order update and order read).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from psycopg import sql
+
+M = TypeVar("M", bound=models.Model)
 
 # Fields whose Python values psycopg adapts exactly as the field's get_db_prep_save would (the
 # ORM's per-value preparation is most of the cost of a bulk write); others go through it.
@@ -31,8 +42,28 @@ NATIVE_FIELDS = (
 )
 
 
+@contextmanager
+def server_cursor() -> Iterator[psycopg.Cursor]:
+    """A psycopg cursor on Django's connection, in its transaction, that binds parameters on the
+    server: ``%b`` sends a parameter in binary, ``execute(..., binary=True)`` reads binary rows.
+    Errors surface as Django's database errors, as from ``connection.cursor()``."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
 def _column_type(field: models.Field, connection) -> str:
     return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+
+
+def _is_uuid(field: models.Field) -> bool:
+    return isinstance(field.target_field if field.is_relation else field, models.UUIDField)
+
+
+def _as_uuids(values: list) -> list:
+    """A binary array takes one Python type per column: ids given as strings become UUIDs."""
+    return [v if v is None or type(v) is uuid.UUID else uuid.UUID(str(v)) for v in values]
 
 
 def _prepared(field: models.Field, objs: Sequence[models.Model], connection) -> list:
@@ -47,7 +78,8 @@ def _prepared(field: models.Field, objs: Sequence[models.Model], connection) -> 
         return [now] * len(objs)
     if isinstance(field, NATIVE_FIELDS):
         attname = field.attname
-        return [getattr(obj, attname) for obj in objs]
+        values = [getattr(obj, attname) for obj in objs]
+        return _as_uuids(values) if _is_uuid(field) else values
     return [field.get_db_prep_save(field.pre_save(obj, False), connection) for obj in objs]
 
 
@@ -66,7 +98,7 @@ def update_rows(
         sql.SQL("{col} = v.{col}").format(col=sql.Identifier(field.column)) for field in columns
     )
     arrays = sql.SQL(", ").join(
-        sql.SQL("%s::{}[]").format(sql.SQL(_column_type(field, connection)))
+        sql.SQL("%b::{}[]").format(sql.SQL(_column_type(field, connection)))
         for field in [pk, *columns]
     )
     names = sql.SQL(", ").join(sql.Identifier(field.column) for field in [pk, *columns])
@@ -80,11 +112,34 @@ def update_rows(
         names=names,
         pk=sql.Identifier(pk.column),
     )
-    params = [[obj.pk for obj in objs]]
-    params += [_prepared(field, objs, connection) for field in columns]
-    with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(cursor.cursor), params)
+    params = [_prepared(field, objs, connection) for field in [pk, *columns]]
+    with server_cursor() as cursor:
+        cursor.execute(statement, params)
         return cursor.rowcount
+
+
+def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
+    """Model instances of ``SELECT <every column> FROM <table> <where>`` (``where`` may end in
+    ``ORDER BY`` and ``FOR UPDATE``), read in binary: the ORM's read for many rows, without its
+    text parsing. Fields that convert values read from the database (``from_db_value``) do."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    fields = meta.concrete_fields
+    statement = sql.SQL("SELECT {columns} FROM {table} ").format(
+        columns=sql.SQL(", ").join(sql.Identifier(field.column) for field in fields),
+        table=sql.Identifier(meta.db_table),
+    ) + sql.SQL(where)
+    with server_cursor() as cursor:
+        cursor.execute(statement, params, binary=True)
+        rows = cursor.fetchall()
+    converters = [(i, field) for i, field in enumerate(fields) if hasattr(field, "from_db_value")]
+    if converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, field in converters:
+                row[i] = field.from_db_value(row[i], None, connection)
+    attnames = [field.attname for field in fields]
+    return [model.from_db(connection.alias, attnames, row) for row in rows]
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -60,6 +59,10 @@ class AuditEntry(NamedTuple):
     changes: dict[str, Any]
 
 
+# One encoder for every row: json.dumps(..., cls=...) builds a new one per call.
+_encode_changes = DjangoJSONEncoder().encode
+
+
 def audit_many(entries: Sequence[AuditEntry]) -> None:
     """Append many audit events with one COPY (the applier records thousands per batch). Call
     it inside the transaction that makes the changes."""
@@ -70,7 +73,7 @@ def audit_many(entries: Sequence[AuditEntry]) -> None:
         [*columns, "changes"],
         (
             (now, e.actor_label, e.action, e.object_type, e.object_id, e.account_id,
-             json.dumps(e.changes, cls=DjangoJSONEncoder))
+             _encode_changes(e.changes))
             for e in entries
         ),
     )  # fmt: skip

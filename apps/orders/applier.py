@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Account
-from apps.common.bulk import copy_rows, update_rows
+from apps.common.bulk import copy_rows, fetch_objects, update_rows
 from apps.common.decimals import plain
 from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
@@ -40,7 +40,7 @@ from apps.positions.services import (
     CashDelta,
     JournalEntry,
     Leg,
-    add_to_cash_balances,
+    LockedBalances,
     client_ledger_account,
     firm_ledger_account,
     ledger_accounts_of,
@@ -151,12 +151,13 @@ class _Batch:
         self.orders = orders
         self.dirty: set[str] = set()
         self.ledgers = ledger_accounts_of({order.account_id for order in orders.values()})
-        self.positions: dict[tuple[Any, int], Position] = {}
-        self.moved: dict[tuple[Any, int], Position] = {}
+        self.balances = LockedBalances(cash={}, positions={})
+        # Position quantities as the batch's fills move them; the rows' own quantities move
+        # with the ledger postings at flush, and the two must agree.
+        self.held: dict[tuple[Any, int], Decimal] = {}
         self.settle_dates: dict[tuple[str, int, dt.date], dt.date] = {}
         self.executions: list[tuple] = []  # EXECUTION_COLUMNS
         self.journals: list[JournalEntry] = []
-        self.releases: dict[tuple[Any, str], CashDelta] = defaultdict(CashDelta)
         self.audits: list[AuditEntry] = []
         self.result = AppliedBatch(shard=shard)
         self.now = timezone.now()
@@ -179,12 +180,12 @@ class _Batch:
                     moving.append(order)
                     if event[0] == "rejected":  # a refused replace releases its replacement
                         moving += [o for o in self.orders.values() if o.replaces_id == order.pk]
-        lock_cash_balances(
+        self.balances.cash = lock_cash_balances(
             (order.account_id, currency)
             for order in moving
             for currency in (order.account.base_currency, order.instrument.currency)
         )
-        self.positions = lock_positions(
+        self.balances.positions = lock_positions(
             (o.account_id, o.instrument_id)
             for event in events
             if event[0] == "trade"
@@ -203,10 +204,11 @@ class _Batch:
             self.ledgers[key] = ledger
         return ledger
 
-    def position(self, order: Order) -> Position:
+    def position(self, order: Order) -> tuple[Position, Decimal]:
+        """The order's position (to change) and its quantity before this fill."""
         key = (order.account_id, order.instrument_id)
-        position = self.moved[key] = self.positions[key]
-        return position
+        position = self.balances.position(key)
+        return position, self.held.get(key, position.quantity)
 
     def settle_date(self, instrument: Instrument, trade_date: dt.date) -> dt.date:
         key = (instrument.asset_class, instrument.venue_id, trade_date)
@@ -219,7 +221,8 @@ class _Batch:
         """Release (part of) the order's reservation; the cash balance moves at flush."""
         released = order.release_reserved(amount)
         if released:
-            self.releases[(order.account_id, order.account.base_currency)].reserved -= released
+            key = (order.account_id, order.account.base_currency)
+            self.balances.add_cash(key, CashDelta(reserved=-released))
 
     def audit(self, order: Order, action: str, at: dt.datetime, **changes: Any) -> None:
         changes["engine_time"] = at.isoformat()
@@ -233,11 +236,13 @@ class _Batch:
     def flush(self) -> None:
         """Write everything the batch changed."""
         copy_rows(Execution._meta.db_table, EXECUTION_COLUMNS, self.executions)
-        post_journals(self.journals)
-        update_rows(
-            Position, list(self.moved.values()), ["average_cost", "realized_pnl", "updated_at"]
-        )
-        add_to_cash_balances(self.releases)
+        post_journals(self.journals, into=self.balances)
+        for key, quantity in self.held.items():
+            if self.balances.positions[key].quantity != quantity:
+                raise AssertionError(
+                    f"position {key}: the ledger moved it to a quantity other than its fills"
+                )
+        self.balances.write(["quantity", "average_cost", "realized_pnl", "updated_at"])
         update_rows(Order, [self.orders[oid] for oid in sorted(self.dirty)], ORDER_FIELDS)
         audit_many(self.audits)
 
@@ -278,7 +283,9 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             ids.add(str(event[5]))
         elif kind in ORDER_EVENTS:
             ids.add(str(event[4]))
-    orders = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    orders = fetch_objects(
+        Order, "WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [sorted(ids)]
+    )
     by_id = {str(o.pk): o for o in orders}
     # A replace rejected by the engine names the old order; its replacement must be found too.
     missing_replacements = [o for o in by_id.values() if o.status == OrderStatus.PENDING_REPLACE]
@@ -490,8 +497,7 @@ def _move_position(
     """Average cost and realized P&L of the position after this fill (the quantity in the
     database moves with the ledger posting). Returns the quantity the position will have and the
     P&L the fill realized."""
-    position = batch.position(order)
-    held = position.quantity
+    position, held = batch.position(order)
     signed = qty if order.side == Side.BUY else -qty
     after = held + signed
     multiplier = order.instrument.multiplier
@@ -507,7 +513,7 @@ def _move_position(
             position.average_cost = Decimal(0)
         elif (after > 0) != (held > 0):
             position.average_cost = price  # the fill flipped the position: the rest is new
-    position.quantity = after
+    batch.held[(order.account_id, order.instrument_id)] = after
     return after, realized
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.clients.models import Account
-from apps.common.bulk import copy_rows, update_rows
+from apps.common.bulk import copy_rows, fetch_objects, server_cursor, update_rows
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
 from apps.positions.choices import JournalKind, LedgerAccountKind
@@ -76,12 +76,16 @@ def ledger_accounts_of(account_ids: Iterable[Any]) -> dict[tuple[Any, str], Ledg
 
 
 @transaction.atomic
-def post_journals(entries: Sequence[JournalEntry]) -> set[str]:
+def post_journals(
+    entries: Sequence[JournalEntry], *, into: LockedBalances | None = None
+) -> set[str]:
     """Book many journals in a few statements, each idempotently by its reference.
 
     Returns the references booked now; a reference booked before is skipped and changes
     nothing, so a retried business event never moves value twice. The cash balances and
-    position quantities the booked postings feed move in the same transaction.
+    position quantities the booked postings feed move in the same transaction: here, or, with
+    ``into``, in the caller's locked rows, which the caller writes (``LockedBalances.write``)
+    with its own changes to them.
     """
     for entry in entries:
         _check_balanced(entry)
@@ -90,11 +94,11 @@ def post_journals(entries: Sequence[JournalEntry]) -> set[str]:
     if not entries:
         return set()
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(
             "INSERT INTO positions_journal (id, kind, reference, description, created_at) "
-            "SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::varchar[], "
-            "%s::timestamptz[]) ON CONFLICT (reference) DO NOTHING RETURNING id, reference",
+            "SELECT * FROM unnest(%b::uuid[], %b::varchar[], %b::varchar[], %b::varchar[], "
+            "%b::timestamptz[]) ON CONFLICT (reference) DO NOTHING RETURNING id, reference",
             [
                 [uuid.uuid4() for _ in entries],
                 [entry.kind for entry in entries],
@@ -115,13 +119,14 @@ def post_journals(entries: Sequence[JournalEntry]) -> set[str]:
         ["journal_id", "ledger_account_id", "asset", "amount"],
         ((journal_id, leg.ledger_account.pk, leg.asset, leg.amount) for journal_id, leg in legs),
     )
-    _materialize([leg for _journal_id, leg in legs])
+    _materialize([leg for _journal_id, leg in legs], into)
     return set(booked)
 
 
-def _materialize(legs: list[Leg]) -> None:
-    """Apply client legs to the cash balances and positions they feed: one locking read and one
-    update per table, rows locked in primary-key order (no deadlock between two writers)."""
+def _materialize(legs: list[Leg], into: LockedBalances | None) -> None:
+    """Apply client legs to the cash balances and positions they feed: into the caller's locked
+    rows, or here with one locking read and one update per table, rows locked in primary-key
+    order (no deadlock between two writers)."""
     cash: dict[tuple[Any, str], CashDelta] = defaultdict(CashDelta)
     securities: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
     for leg in legs:
@@ -132,17 +137,22 @@ def _materialize(legs: list[Leg]) -> None:
             cash[(ledger.account_id, leg.asset)].unsettled += leg.amount
         elif ledger.kind == K.CLIENT_SECURITIES:
             securities[(ledger.account_id, leg.asset)] += leg.amount
-    add_to_cash_balances(cash)
     if securities:
         ids = dict(
             Instrument.objects.filter(symbol__in={symbol for _, symbol in securities}).values_list(
                 "symbol", "pk"
             )
         )
-        positions = lock_positions({(account_id, ids[symbol]) for account_id, symbol in securities})
-        for (account_id, symbol), amount in securities.items():
-            positions[(account_id, ids[symbol])].quantity += amount
-        update_rows(Position, list(positions.values()), ["quantity", "updated_at"])
+        securities = {
+            (account_id, ids[symbol]): q for (account_id, symbol), q in securities.items()
+        }
+    balances = into or LockedBalances(lock_cash_balances(cash), lock_positions(securities))
+    for key, delta in cash.items():
+        balances.add_cash(key, delta)
+    for key, quantity in securities.items():
+        balances.position(key).quantity += quantity
+    if into is None:
+        balances.write()
 
 
 @dataclass(slots=True)
@@ -152,6 +162,45 @@ class CashDelta:
     settled: Decimal = Decimal(0)
     unsettled: Decimal = Decimal(0)
     reserved: Decimal = Decimal(0)
+
+
+@dataclass(slots=True)
+class LockedBalances:
+    """Cash balances and positions a writer has locked (``lock_cash_balances``,
+    ``lock_positions``) and changes in memory, each row written once at the end (``write``):
+    ``post_journals(..., into=...)`` adds its postings to them, the writer its own changes."""
+
+    cash: dict[tuple[Any, str], CashBalance]
+    positions: dict[tuple[Any, int], Position]
+    moved_cash: set[tuple[Any, str]] = field(default_factory=set)
+    moved_positions: set[tuple[Any, int]] = field(default_factory=set)
+
+    def add_cash(self, key: tuple[Any, str], delta: CashDelta) -> None:
+        balance = self.cash.get(key)
+        if balance is None:
+            raise LookupError(f"cash balance {key} moved without being locked first")
+        balance.settled += delta.settled
+        balance.unsettled += delta.unsettled
+        balance.reserved += delta.reserved
+        self.moved_cash.add(key)
+
+    def position(self, key: tuple[Any, int]) -> Position:
+        """The locked position of (account id, instrument id), to change (it will be written)."""
+        position = self.positions.get(key)
+        if position is None:
+            raise LookupError(f"position {key} moved without being locked first")
+        self.moved_positions.add(key)
+        return position
+
+    def write(self, position_fields: Sequence[str] = ("quantity", "updated_at")) -> None:
+        update_rows(
+            CashBalance,
+            [self.cash[key] for key in self.moved_cash],
+            ["settled", "unsettled", "reserved", "updated_at"],
+        )
+        update_rows(
+            Position, [self.positions[key] for key in self.moved_positions], position_fields
+        )
 
 
 def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str], CashBalance]:
@@ -164,24 +213,11 @@ def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str],
         [CashBalance(account_id=account_id, currency=currency) for account_id, currency in keys],
         ignore_conflicts=True,
     )
-    accounts = {account_id for account_id, _ in keys}
-    rows = CashBalance.objects.select_for_update().filter(account_id__in=accounts).order_by("pk")
-    return {key: row for row in rows if (key := (row.account_id, row.currency)) in keys}
-
-
-def add_to_cash_balances(deltas: dict[tuple[Any, str], CashDelta]) -> None:
-    """Add ``deltas`` to the cash balances of (account id, currency) pairs, locked first."""
-    if not deltas:
-        return
-    balances = lock_cash_balances(deltas)
-    for key, delta in deltas.items():
-        balance = balances[key]
-        balance.settled += delta.settled
-        balance.unsettled += delta.unsettled
-        balance.reserved += delta.reserved
-    update_rows(
-        CashBalance, list(balances.values()), ["settled", "unsettled", "reserved", "updated_at"]
+    accounts = sorted({str(account_id) for account_id, _ in keys})
+    rows = fetch_objects(
+        CashBalance, "WHERE account_id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [accounts]
     )
+    return {key: row for row in rows if (key := (row.account_id, row.currency)) in keys}
 
 
 def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Position]:
@@ -193,10 +229,11 @@ def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Pos
     Position.objects.bulk_create(
         [Position(account_id=a, instrument_id=i) for a, i in keys], ignore_conflicts=True
     )
-    rows = (
-        Position.objects.select_for_update()
-        .filter(account_id__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys})
-        .order_by("pk")
+    rows = fetch_objects(
+        Position,
+        "WHERE account_id = ANY(%b::uuid[]) AND instrument_id = ANY(%b::bigint[]) "
+        "ORDER BY id FOR UPDATE",
+        [sorted({str(a) for a, _ in keys}), sorted({i for _, i in keys})],
     )
     return {key: row for row in rows if (key := (row.account_id, row.instrument_id)) in keys}
 

@@ -79,7 +79,16 @@ def test_the_database_itself_refuses_a_statement_that_leaves_a_journal_unbalance
             Posting(journal=journal, ledger_account=bank, asset="USD", amount=Decimal(-5)),
         ]
     )
-    assert journal.postings.count() == 2
+    # A later statement is judged with what the journal already holds: balanced legs may join.
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        Posting.objects.create(journal=journal, ledger_account=bank, asset="USD", amount=-5)
+    Posting.objects.bulk_create(
+        [
+            Posting(journal=journal, ledger_account=cash, asset="USD", amount=Decimal(-2)),
+            Posting(journal=journal, ledger_account=bank, asset="USD", amount=Decimal(2)),
+        ]
+    )
+    assert journal.postings.count() == 4
 
 
 def test_postings_cannot_be_changed_or_deleted():
