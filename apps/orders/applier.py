@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
