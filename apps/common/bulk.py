@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 import psycopg
@@ -92,6 +93,19 @@ def update_rows(
         return 0
     connection = connections[DEFAULT_DB_ALIAS]
     meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    params = [_prepared(field, objs, connection) for field in columns]
+    with server_cursor() as cursor:
+        cursor.execute(_update_statement(model, tuple(fields)), params)
+        return cursor.rowcount
+
+
+@cache
+def _update_statement(model: type[models.Model], fields: tuple[str, ...]) -> str:
+    """The statement of ``update_rows``, composed once per model and fields (composing it cost
+    more than running it for a small batch)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
     pk = meta.pk
     columns = [meta.get_field(name) for name in fields]
     assignments = sql.SQL(", ").join(
@@ -102,20 +116,20 @@ def update_rows(
         for field in [pk, *columns]
     )
     names = sql.SQL(", ").join(sql.Identifier(field.column) for field in [pk, *columns])
-    statement = sql.SQL(
-        "UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({names}) "
-        "WHERE t.{pk} = v.{pk}"
-    ).format(
-        table=sql.Identifier(meta.db_table),
-        assignments=assignments,
-        arrays=arrays,
-        names=names,
-        pk=sql.Identifier(pk.column),
+    return (
+        sql.SQL(
+            "UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({names}) "
+            "WHERE t.{pk} = v.{pk}"
+        )
+        .format(
+            table=sql.Identifier(meta.db_table),
+            assignments=assignments,
+            arrays=arrays,
+            names=names,
+            pk=sql.Identifier(pk.column),
+        )
+        .as_string()
     )
-    params = [_prepared(field, objs, connection) for field in [pk, *columns]]
-    with server_cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
 
 
 def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
@@ -123,14 +137,9 @@ def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
     ``ORDER BY`` and ``FOR UPDATE``), read in binary: the ORM's read for many rows, without its
     text parsing. Fields that convert values read from the database (``from_db_value``) do."""
     connection = connections[DEFAULT_DB_ALIAS]
-    meta = model._meta
-    fields = meta.concrete_fields
-    statement = sql.SQL("SELECT {columns} FROM {table} ").format(
-        columns=sql.SQL(", ").join(sql.Identifier(field.column) for field in fields),
-        table=sql.Identifier(meta.db_table),
-    ) + sql.SQL(where)
+    fields = model._meta.concrete_fields
     with server_cursor() as cursor:
-        cursor.execute(statement, params, binary=True)
+        cursor.execute(_select_all(model) + where, params, binary=True)
         rows = cursor.fetchall()
     converters = [(i, field) for i, field in enumerate(fields) if hasattr(field, "from_db_value")]
     if converters:
@@ -140,6 +149,19 @@ def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
                 row[i] = field.from_db_value(row[i], None, connection)
     attnames = [field.attname for field in fields]
     return [model.from_db(connection.alias, attnames, row) for row in rows]
+
+
+@cache
+def _select_all(model: type[models.Model]) -> str:
+    meta = model._meta
+    return (
+        sql.SQL("SELECT {columns} FROM {table} ")
+        .format(
+            columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in meta.concrete_fields),
+            table=sql.Identifier(meta.db_table),
+        )
+        .as_string()
+    )
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

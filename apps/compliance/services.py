@@ -66,6 +66,8 @@ _encode_changes = DjangoJSONEncoder().encode
 def audit_many(entries: Sequence[AuditEntry]) -> None:
     """Append many audit events with one COPY (the applier records thousands per batch). Call
     it inside the transaction that makes the changes."""
+    if not entries:
+        return
     now = timezone.now()
     columns = ["occurred_at", "actor_label", "action", "object_type", "object_id", "account_id"]
     copy_rows(

@@ -15,18 +15,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from channels import DEFAULT_CHANNEL_LAYER
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from apps.clients.models import Account
+from apps.clients.models import Account, Client
 from apps.common.bulk import copy_rows, fetch_objects, update_rows
 from apps.common.decimals import plain
+from apps.common.rows import update_one
 from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
-from apps.instruments.models import Instrument
+from apps.instruments.models import Instrument, Venue
 from apps.marketdata.publisher import GroupPublisher
 from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
@@ -49,6 +51,7 @@ from apps.positions.services import (
 )
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 K = LedgerAccountKind
 ORDER_EVENTS = frozenset(
     {"accepted", "rejected", "trade", "canceled", "replaced", "triggered", "expired"}
@@ -149,7 +152,7 @@ class _Batch:
         self.shard = shard
         self.orders = orders
         self.dirty: set[str] = set()
-        self.ledgers = ledger_accounts_of({order.account_id for order in orders.values()})
+        self.ledgers: dict[tuple[Any, str], LedgerAccount] | None = None  # at the first journal
         self.balances = LockedBalances(cash={}, positions={})
         # Position quantities as the batch's fills move them; the rows' own quantities move
         # with the ledger postings at flush, and the two must agree.
@@ -197,6 +200,8 @@ class _Batch:
 
     def ledger(self, account: Account | None, kind: str) -> LedgerAccount:
         key = (account.pk if account else None, kind)
+        if self.ledgers is None:  # every account's of the batch at once (acceptances need none)
+            self.ledgers = ledger_accounts_of({o.account_id for o in self.orders.values()})
         ledger = self.ledgers.get(key)
         if ledger is None:  # the account's first trade of this kind
             ledger = client_ledger_account(account, kind) if account else firm_ledger_account(kind)
@@ -234,8 +239,10 @@ class _Batch:
 
     def flush(self) -> None:
         """Write everything the batch changed."""
-        copy_rows(Execution._meta.db_table, EXECUTION_COLUMNS, self.executions)
-        post_journals(self.journals, into=self.balances)
+        if self.executions:
+            copy_rows(Execution._meta.db_table, EXECUTION_COLUMNS, self.executions)
+        if self.journals:  # (its transaction is a savepoint: none for a batch without trades)
+            post_journals(self.journals, into=self.balances)
         for key, quantity in self.held.items():
             if self.balances.positions[key].quantity != quantity:
                 raise AssertionError(
@@ -249,7 +256,7 @@ class _Batch:
 def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
     """Apply a batch of engine events (in sequence order) in one transaction."""
     with transaction.atomic():
-        progress, _ = ShardProgress.objects.select_for_update().get_or_create(shard=shard)
+        progress = _locked_progress(shard)
         fresh = [e for e in events if e[1] > progress.last_seq]
         if not fresh:
             return AppliedBatch(shard=shard, last_seq=progress.last_seq)
@@ -261,11 +268,20 @@ def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
                 handler(batch, event)
         batch.flush()
         progress.last_seq = fresh[-1][1]
-        progress.save(update_fields=["last_seq", "updated_at"])
+        update_one(progress, ["last_seq", "updated_at"])
         batch.result.first_seq = fresh[0][1]
         batch.result.last_seq = progress.last_seq
         batch.result.applied = len(fresh)
     return batch.result
+
+
+def _locked_progress(shard: int) -> ShardProgress:
+    """The shard's progress row, locked (created on the shard's first batch)."""
+    found = fetch_objects(ShardProgress, "WHERE shard = %b FOR UPDATE", [shard])
+    if not found:
+        ShardProgress.objects.get_or_create(shard=shard)
+        found = fetch_objects(ShardProgress, "WHERE shard = %b FOR UPDATE", [shard])
+    return found[0]
 
 
 def _lock_orders(events: list[tuple]) -> dict[str, Order]:
@@ -295,17 +311,25 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             .order_by("pk")
         ):
             by_id.setdefault(str(new.pk), new)
-    # Each instrument and account loaded once for the batch, not joined into every order row.
-    instruments = Instrument.objects.select_related("venue").in_bulk(
-        {order.instrument_id for order in by_id.values()}
-    )
-    accounts = Account.objects.select_related("client").in_bulk(
-        {order.account_id for order in by_id.values()}
-    )
+    # Each instrument and account loaded once for the batch, not joined into every order row;
+    # plain reads by id, not the ORM's (whose query building cost more than a small batch).
+    instruments = _by_id(Instrument, {order.instrument_id for order in by_id.values()})
+    venues = _by_id(Venue, {instrument.venue_id for instrument in instruments.values()})
+    accounts = _by_id(Account, {order.account_id for order in by_id.values()})
+    clients = _by_id(Client, {account.client_id for account in accounts.values()})
+    for instrument in instruments.values():
+        instrument.venue = venues[instrument.venue_id]
+    for account in accounts.values():
+        account.client = clients[account.client_id]
     for order in by_id.values():
         order.instrument = instruments[order.instrument_id]
         order.account = accounts[order.account_id]
     return by_id
+
+
+def _by_id(model: type[M], ids: set[Any]) -> dict[Any, M]:
+    rows = fetch_objects(model, "WHERE id = ANY(%b)", [sorted(ids)]) if ids else []
+    return {row.pk: row for row in rows}
 
 
 def _update(batch: _Batch, order: Order, event: str, at: dt.datetime, **fields: Any) -> None:
