@@ -83,6 +83,19 @@ def test_a_margin_account_buys_marginable_stock_at_half_the_cash(acme):
     assert order.reserved_amount == D(950)
 
 
+def test_a_margin_account_counts_what_it_holds_toward_buying_power(acme):
+    # 1,000 cash and 100 shares of another stock marked at 50: equity 6,000, of which the
+    # holding's Reg T requirement (2,500) is spoken for: 3,500 of buying power.
+    account = funded_account(cash=D(1000), account_type="margin")
+    other = EquityFactory(symbol="OTHR", reference_price=D("50.00"))
+    holding(account, other, D(100), D("40.00"))
+
+    order = buy(account, acme, qty="70")  # 7,000 notional needs 3,500
+
+    assert order.reserved_amount == D(3500)
+    refused("insufficient_buying_power", buy, account, acme, qty="1")
+
+
 def test_max_order_quantity_and_notional(acme):
     account = funded_account(cash=D(1_000_000))
     RiskLimitFactory(account=account, max_order_quantity=D(100), max_order_notional=D(5000))
