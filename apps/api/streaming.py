@@ -4,9 +4,12 @@ server-sent events (``/v1/events/trades``)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from apps.api.serializers import OrderOutputSerializer
+from apps.common.rows import select_one
+from apps.instruments.models import Instrument
 from apps.orders.models import Order
 
 ORDER_GROUP = "orders.{account_id}"
@@ -21,11 +24,7 @@ def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     """``{"type": "order.update", "event", "order_id", "price", "qty", "position_qty",
     "execution_id", "at"}`` -> the SDK's TradeUpdate fields, with the order as it is now in the
     database (the applier sends after its commit). None when the order is gone."""
-    order = (
-        Order.objects.select_related("instrument", "replaced_by")
-        .filter(pk=message.get("order_id"))
-        .first()
-    )
+    order = _order_with_relations(message.get("order_id"))
     if order is None:
         return None
     return {
@@ -38,3 +37,21 @@ def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
         "qty": message.get("qty"),
         "account_id": str(order.account_id),
     }
+
+
+def _order_with_relations(order_id: Any) -> Order | None:
+    """The order with its instrument and replacement, as ``select_related("instrument",
+    "replaced_by")`` would load it, in statements built once (``apps.common.rows``): every
+    update of every listening socket reads one, and building the ORM's join cost three
+    milliseconds of CPU, most of an update's cost on the stream's server."""
+    try:
+        order_id = uuid.UUID(str(order_id))
+    except ValueError:
+        return None
+    order = select_one(Order, "t.id = %s", [order_id])
+    if order is None:
+        return None
+    order.instrument = select_one(Instrument, "t.id = %s", [order.instrument_id])
+    replacement = select_one(Order, "t.replaces_id = %s", [order.pk])
+    Order._meta.get_field("replaced_by").set_cached_value(order, replacement)
+    return order
