@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.clients.models import Account
@@ -22,6 +21,8 @@ from apps.positions.choices import JournalKind, LedgerAccountKind
 from apps.positions.models import CashBalance, Journal, LedgerAccount, Position, Posting
 
 K = LedgerAccountKind
+KeyT = TypeVar("KeyT")
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,11 @@ def _check_balanced(entry: JournalEntry) -> None:
 def ledger_accounts_of(account_ids: Iterable[Any]) -> dict[tuple[Any, str], LedgerAccount]:
     """The ledger accounts of these client accounts and all of the firm's, by (account id or
     None, kind), in one query: for a caller about to book many journals."""
-    found = LedgerAccount.objects.filter(Q(account_id__in=set(account_ids)) | Q(account=None))
+    found = fetch_objects(
+        LedgerAccount,
+        "WHERE account_id = ANY(%b::uuid[]) OR account_id IS NULL",
+        [sorted({str(account_id) for account_id in account_ids})],
+    )
     return {(ledger.account_id, ledger.kind): ledger for ledger in found}
 
 
@@ -207,35 +212,56 @@ def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str],
     """SELECT FOR UPDATE the cash balances of these (account id, currency) pairs, creating the
     missing ones, in primary-key order: two writers locking overlapping sets cannot deadlock."""
     keys = set(keys)
-    if not keys:
-        return {}
-    CashBalance.objects.bulk_create(
-        [CashBalance(account_id=account_id, currency=currency) for account_id, currency in keys],
-        ignore_conflicts=True,
-    )
     accounts = sorted({str(account_id) for account_id, _ in keys})
-    rows = fetch_objects(
-        CashBalance, "WHERE account_id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [accounts]
+    return _locked_or_created(
+        keys,
+        lambda: fetch_objects(
+            CashBalance, "WHERE account_id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [accounts]
+        ),
+        lambda row: (row.account_id, row.currency),
+        lambda missing: CashBalance.objects.bulk_create(
+            [CashBalance(account_id=a, currency=c) for a, c in missing], ignore_conflicts=True
+        ),
     )
-    return {key: row for row in rows if (key := (row.account_id, row.currency)) in keys}
 
 
 def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Position]:
     """SELECT FOR UPDATE the positions of these (account id, instrument id) pairs, creating the
     missing ones (flat), in primary-key order."""
     keys = set(keys)
+    accounts, instruments = sorted({str(a) for a, _ in keys}), sorted({i for _, i in keys})
+    return _locked_or_created(
+        keys,
+        lambda: fetch_objects(
+            Position,
+            "WHERE account_id = ANY(%b::uuid[]) AND instrument_id = ANY(%b::bigint[]) "
+            "ORDER BY id FOR UPDATE",
+            [accounts, instruments],
+        ),
+        lambda row: (row.account_id, row.instrument_id),
+        lambda missing: Position.objects.bulk_create(
+            [Position(account_id=a, instrument_id=i) for a, i in missing], ignore_conflicts=True
+        ),
+    )
+
+
+def _locked_or_created(
+    keys: set[KeyT],
+    lock: Callable[[], list[RowT]],
+    key_of: Callable[[RowT], KeyT],
+    create: Callable[[set[KeyT]], Any],
+) -> dict[KeyT, RowT]:
+    """The rows of ``keys``, locked by ``lock`` (in primary-key order). Rows that do not exist
+    yet are created (concurrent creators: ``ignore_conflicts``) and everything is locked
+    again; usually all exist, and the batch pays one statement."""
     if not keys:
         return {}
-    Position.objects.bulk_create(
-        [Position(account_id=a, instrument_id=i) for a, i in keys], ignore_conflicts=True
-    )
-    rows = fetch_objects(
-        Position,
-        "WHERE account_id = ANY(%b::uuid[]) AND instrument_id = ANY(%b::bigint[]) "
-        "ORDER BY id FOR UPDATE",
-        [sorted({str(a) for a, _ in keys}), sorted({i for _, i in keys})],
-    )
-    return {key: row for row in rows if (key := (row.account_id, row.instrument_id)) in keys}
+    found = {key: row for row in lock() if (key := key_of(row)) in keys}
+    missing = keys - found.keys()
+    if missing:
+        create(missing)
+        found = {key: row for row in lock() if (key := key_of(row)) in keys}
+    return found
 
 
 def ledger_post(
