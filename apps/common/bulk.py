@@ -8,10 +8,12 @@ Values are stored as ``save()`` would store them: those psycopg adapts natively 
 the others go through the field's ``get_db_prep_save``. Call them inside the caller's
 transaction.
 
-Arrays and the rows read back travel in PostgreSQL's binary format (``server_cursor``): Django's
-own cursors bind parameters on the client, so a 500-element array is written as escaped text by
-a Python loop, and every timestamp read is parsed by a Python function; in binary both are
-psycopg's C code (about a third of the CPU time for the applier's order update and order read).
+Arrays and the rows read back travel in PostgreSQL's binary format (``server_cursor``): in text
+a 500-element array is written as escaped text by a Python loop, and every timestamp read is
+parsed by a Python function; in binary both are psycopg's C code (about a third of the CPU time
+for the applier's order update and order read). Django's cursor wrapper has no way to ask for
+binary rows, and its per-statement bookkeeping is skipped too, so statements sent here are not
+seen by query-capturing tools.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ NATIVE_FIELDS = (
 
 @contextmanager
 def server_cursor() -> Iterator[psycopg.Cursor]:
-    """A psycopg cursor on Django's connection, in its transaction, that binds parameters on the
-    server: ``%b`` sends a parameter in binary, ``execute(..., binary=True)`` reads binary rows.
+    """A psycopg cursor on Django's connection, in its transaction: ``%b`` sends a parameter in
+    binary, ``execute(..., binary=True)`` reads binary rows.
     Errors surface as Django's database errors, as from ``connection.cursor()``."""
     connection = connections[DEFAULT_DB_ALIAS]
     connection.ensure_connection()
