@@ -8,6 +8,9 @@ to a model is read and written here too. Values go to the database as ``save()``
 rows come back as the ORM loads them (the fields' converters, then ``Model.from_db``), so an
 instance from here is indistinguishable from one the ORM made. No signals are sent: use these
 only for models without ``pre_save``/``post_save`` receivers (no ``simple_history``).
+
+They run through Django's cursor, so query budgets in tests count them; ``apps.common.bulk``
+holds the many-row counterparts (binary, outside Django's cursor wrapper) for the applier.
 """
 
 from __future__ import annotations
