@@ -21,6 +21,7 @@ from apps.common.decimals import (
 from apps.common.errors import Conflict
 from apps.instruments.models import Instrument
 from apps.orders.choices import (
+    OPEN_STATUSES,
     ORDER_TRANSITIONS,
     Liquidity,
     OrderSource,
@@ -116,6 +117,15 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["account", "status"]),
             models.Index(fields=["instrument", "status"]),
+            # The open quantity every order's risk check sums (``pretrade_snapshot``): only open
+            # orders, with the quantities in the index, so an account quoting many orders pays
+            # a scan of its open orders in one instrument and side, not of all it ever sent.
+            models.Index(
+                fields=["account", "instrument", "side"],
+                include=["quantity", "filled_quantity"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="order_open_quantity",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
