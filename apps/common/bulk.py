@@ -29,20 +29,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from psycopg import sql
 
-M = TypeVar("M", bound=models.Model)
+from apps.common.rows import NATIVE_FIELDS, row_layout
 
-# Fields whose Python values psycopg adapts exactly as the field's get_db_prep_save would (the
-# ORM's per-value preparation is most of the cost of a bulk write); others go through it.
-NATIVE_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.DecimalField,
-    models.IntegerField,  # and its small, big and positive kinds
-    models.BooleanField,
-    models.UUIDField,
-    models.DateField,  # and DateTimeField
-    models.ForeignKey,
-)
+M = TypeVar("M", bound=models.Model)
 
 
 @contextmanager
@@ -137,33 +126,17 @@ def _update_statement(model: type[models.Model], fields: tuple[str, ...]) -> str
 def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
     """Model instances of ``SELECT <every column> FROM <table> <where>`` (``where`` may end in
     ``ORDER BY`` and ``FOR UPDATE``), read in binary: the ORM's read for many rows, without its
-    text parsing. Fields that convert values read from the database (``from_db_value``) do."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    fields = model._meta.concrete_fields
+    text parsing, loaded as the ORM loads them (``rows.RowLayout``)."""
+    layout = row_layout(model)
     with server_cursor() as cursor:
         cursor.execute(_select_all(model) + where, params, binary=True)
-        rows = cursor.fetchall()
-    converters = [(i, field) for i, field in enumerate(fields) if hasattr(field, "from_db_value")]
-    if converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for i, field in converters:
-                row[i] = field.from_db_value(row[i], None, connection)
-    attnames = [field.attname for field in fields]
-    return [model.from_db(connection.alias, attnames, row) for row in rows]
+        return [layout.load(row) for row in cursor.fetchall()]
 
 
 @cache
 def _select_all(model: type[models.Model]) -> str:
-    meta = model._meta
-    return (
-        sql.SQL("SELECT {columns} FROM {table} ")
-        .format(
-            columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in meta.concrete_fields),
-            table=sql.Identifier(meta.db_table),
-        )
-        .as_string()
-    )
+    columns = ", ".join(row_layout(model).columns())
+    return f'SELECT {columns} FROM "{model._meta.db_table}" '  # noqa: S608 (model metadata)
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -10,7 +10,8 @@ instance from here is indistinguishable from one the ORM made. No signals are se
 only for models without ``pre_save``/``post_save`` receivers (no ``simple_history``).
 
 They run through Django's cursor, so query budgets in tests count them; ``apps.common.bulk``
-holds the many-row counterparts (binary, outside Django's cursor wrapper) for the applier.
+holds the many-row counterparts (binary, outside Django's cursor wrapper) for the applier, and
+loads its rows with the same ``RowLayout``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from apps.common.bulk import NATIVE_FIELDS
-
 M = TypeVar("M", bound=models.Model)
+
+# Fields whose Python values psycopg adapts exactly as the field's get_db_prep_save would (the
+# ORM's per-value preparation is most of the cost of a write); others go through it.
+NATIVE_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.DecimalField,
+    models.IntegerField,  # and its small, big and positive kinds
+    models.BooleanField,
+    models.UUIDField,
+    models.DateField,  # and DateTimeField
+    models.ForeignKey,
+)
 
 
 class RowLayout:
@@ -42,8 +54,9 @@ class RowLayout:
             if (converters := field.get_db_converters(connection))
         ]
 
-    def columns(self, alias: str) -> list[str]:
-        return [f'{alias}."{field.column}"' for field in self.fields]
+    def columns(self, alias: str | None = None) -> list[str]:
+        prefix = f"{alias}." if alias else ""
+        return [f'{prefix}"{field.column}"' for field in self.fields]
 
     def load(self, values: Sequence[Any]) -> models.Model | None:
         """The instance the ORM would load from ``values`` (this layout's columns, in order);
