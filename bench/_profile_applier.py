@@ -1,6 +1,7 @@
 """Where ``apply_events`` spends its time: this process's CPU, PostgreSQL's share, per statement.
 
-    .venv/bin/python bench/_profile_applier.py [--trades N] [--runs R] [--profile] [--statements]
+    .venv/bin/python bench/_profile_applier.py [--trades N] [--batch B] [--runs R] [--profile]
+                                               [--statements]
     .venv/bin/python bench/_profile_applier.py --keep            # prepare once, keep it
     .venv/bin/python bench/_profile_applier.py --reuse DATABASE  # then measure from it, again
 
@@ -68,7 +69,8 @@ def measure(events: list[tuple], args: argparse.Namespace) -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
 
-    batches = [events[i : i + flow.APPLY_BATCH] for i in range(0, len(events), flow.APPLY_BATCH)]
+    size = args.batch
+    batches = [events[i : i + size] for i in range(0, len(events), size)]
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     capture = CaptureQueriesContext(connection)
     if args.statements:
@@ -112,6 +114,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trades", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=flow.APPLY_BATCH,
+        help="events per apply_events call (3: a trade with its acceptances, as under order entry)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--top", type=int, default=40)
