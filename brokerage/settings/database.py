@@ -11,14 +11,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+
+
+def connection_options(prepare_threshold: int) -> dict[str, object]:
+    """psycopg options: bind on the server; prepare on the ``prepare_threshold``-th use of a
+    statement, never when it is negative (psycopg's None)."""
+    return {
+        "server_side_binding": True,
+        "prepare_threshold": None if prepare_threshold < 0 else prepare_threshold,
+    }
+
+
 # Parameters travel apart from the SQL (server-side binding), so a statement a connection runs
 # again and again is planned once: psycopg prepares it on its DATABASE_PREPARE_THRESHOLD-th use.
 # The order path's statements (the API key lookup, the risk snapshot, the order insert) spent
 # more time in the planner than in execution. Behind a transaction-mode pooler that cannot keep
 # prepared statements, set DATABASE_PREPARE_THRESHOLD=-1 to turn preparation off.
-_prepare_threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
-DATABASES["default"]["OPTIONS"] = {
-    "server_side_binding": True,
-    "prepare_threshold": None if _prepare_threshold < 0 else _prepare_threshold,
-}
+DATABASES["default"]["OPTIONS"] = connection_options(env_int("DATABASE_PREPARE_THRESHOLD", 5))
 DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "test_brokerage")}

@@ -57,3 +57,13 @@ def test_plain_decimals_never_use_exponent_notation():
     assert plain(Decimal("100.000000000")) == "100"
     assert plain(Decimal("0.000100")) == "0.0001"
     assert plain(Decimal("230.50")) == "230.5"
+
+
+def test_statements_are_prepared_unless_the_threshold_is_negative():
+    from django.db import connection
+
+    from brokerage.settings.database import connection_options
+
+    assert connection_options(5) == {"server_side_binding": True, "prepare_threshold": 5}
+    assert connection_options(-1)["prepare_threshold"] is None  # a pooler that cannot keep them
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
