@@ -42,8 +42,8 @@ def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
 def _order_with_relations(order_id: Any) -> Order | None:
     """The order with its instrument and replacement, as ``select_related("instrument",
     "replaced_by")`` would load it, in statements built once (``apps.common.rows``): every
-    update of every listening socket reads one, and building the ORM's join cost three
-    milliseconds of CPU, most of an update's cost on the stream's server."""
+    update of every listening socket reads one, and building the ORM's join was most of an
+    update's CPU on the stream's server."""
     try:
         order_id = uuid.UUID(str(order_id))
     except ValueError:

@@ -25,11 +25,11 @@ from django.utils import timezone
 from apps.clients.models import Account, Client
 from apps.common.bulk import copy_rows, fetch_objects, update_rows
 from apps.common.decimals import plain
+from apps.common.publisher import GroupPublisher
 from apps.common.rows import update_one
 from apps.compliance.services import AuditEntry, audit_many
 from apps.instruments.calendar import settle_date
 from apps.instruments.models import Instrument, Venue
-from apps.marketdata.publisher import GroupPublisher
 from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
 from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
