@@ -53,9 +53,11 @@ from apps.positions.services import (
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
 K = LedgerAccountKind
-ORDER_EVENTS = frozenset(
-    {"accepted", "rejected", "trade", "canceled", "replaced", "triggered", "expired"}
-)
+# Events that can move cash or positions (a fill, a reservation released): their handlers need
+# the order's instrument and account. Acceptances and triggers change the order row alone, and
+# a batch of them (most batches under order entry) reads neither.
+MONEY_EVENTS = frozenset({"rejected", "trade", "canceled", "replaced", "expired"})
+ORDER_EVENTS = MONEY_EVENTS | {"accepted", "triggered"}
 APPLIER_LABEL = "applier"
 
 
@@ -311,20 +313,26 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             .order_by("pk")
         ):
             by_id.setdefault(str(new.pk), new)
-    # Each instrument and account loaded once for the batch, not joined into every order row;
-    # plain reads by id, not the ORM's (whose query building cost more than a small batch).
-    instruments = _by_id(Instrument, {order.instrument_id for order in by_id.values()})
+    if any(event[0] in MONEY_EVENTS for event in events):
+        _attach_references(list(by_id.values()))
+    return by_id
+
+
+def _attach_references(orders: list[Order]) -> None:
+    """Each order's instrument (with venue) and account (with client), each row read once for
+    the batch, not joined into every order row; plain reads by id, not the ORM's (whose query
+    building cost more than a small batch)."""
+    instruments = _by_id(Instrument, {order.instrument_id for order in orders})
     venues = _by_id(Venue, {instrument.venue_id for instrument in instruments.values()})
-    accounts = _by_id(Account, {order.account_id for order in by_id.values()})
+    accounts = _by_id(Account, {order.account_id for order in orders})
     clients = _by_id(Client, {account.client_id for account in accounts.values()})
     for instrument in instruments.values():
         instrument.venue = venues[instrument.venue_id]
     for account in accounts.values():
         account.client = clients[account.client_id]
-    for order in by_id.values():
+    for order in orders:
         order.instrument = instruments[order.instrument_id]
         order.account = accounts[order.account_id]
-    return by_id
 
 
 def _by_id(model: type[M], ids: set[Any]) -> dict[Any, M]:

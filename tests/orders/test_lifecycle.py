@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from apps.compliance.models import AuditEvent
 from apps.matching.engine import SetSession
@@ -217,3 +218,36 @@ def test_many_fills_of_the_same_accounts_in_one_batch_add_up(market, submit, acm
     assert CashBalance.objects.get(account=seller).reserved == 0
     assert ledger_reconciliation() == []
     assert AuditEvent.objects.filter(action="order.filled").count() == 10
+
+
+REFERENCE_TABLES = (
+    "instruments_instrument",
+    "instruments_venue",
+    "clients_account",
+    "clients_client",
+)
+
+
+def _scans(*tables: str) -> int:
+    """Scans this transaction has run on these tables (PostgreSQL's own count, which sees the
+    applier's binary reads that Django's query capture does not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)"
+            " FROM pg_stat_xact_user_tables WHERE relname = ANY(%s)",
+            [list(tables)],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_batch_of_acceptances_reads_no_instrument_or_account(market, submit, acme):
+    buyer = funded_account()
+    order = submit(order_submit, **limit_order(buyer, acme, "buy", 10, "99.00"))
+    before = _scans(*REFERENCE_TABLES)
+
+    batch = market.step()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.NEW
+    assert [u.event for u in batch.updates] == ["new"]
+    assert _scans(*REFERENCE_TABLES) == before
