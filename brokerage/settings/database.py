@@ -11,6 +11,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Django's backend, with a health check that reads the socket instead of a round trip per request
+# (brokerage/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "brokerage.postgresql"
 
 
 def connection_options(prepare_threshold: int) -> dict[str, object]:
