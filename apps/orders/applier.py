@@ -673,13 +673,14 @@ TRIM_EVERY_S = 10.0
 
 
 def publish_batch(batch: AppliedBatch) -> None:
-    """Tell clients what the batch committed: trade prints and bars to market data, per-account
-    order updates over the channel layer. Called after the commit; a lost publish loses a
-    notification, never a record."""
-    trades_committed(batch.trades)
+    """Tell clients what the batch committed: per-account order updates over the channel layer
+    first (a client is waiting for its fill; queuing them costs the applier nothing), then trade
+    prints and bars to market data (a statement and a Redis call). Called after the commit; a
+    lost publish loses a notification, never a record."""
     order_updates.publish(
         (f"orders.{update.account_id}", update.as_message()) for update in batch.updates
     )
+    trades_committed(batch.trades)
 
 
 def run_applier(
