@@ -28,30 +28,30 @@ from apps.common.errors import NotFound
 KEEPALIVE_SECONDS = 15.0
 
 
-async def _receive(layer, channel: str, timeout: float) -> dict | None:
-    try:
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-    except TimeoutError:
-        return None
-
-
 def trade_event_stream(
     account_ids: list[str], *, keepalive: float = KEEPALIVE_SECONDS
 ) -> Iterator[str]:
     loop = asyncio.new_event_loop()
-    layer = channel_layers.make_backend("default")
+    layer = channel_layers.make_backend("default")  # this stream's own
     groups = [order_group(a) for a in account_ids]
     channel = loop.run_until_complete(layer.new_channel())
+    # One receive at a time, waited for with a keep-alive timeout but never cancelled: a
+    # cancelled pub/sub receive unsubscribes its channel, and what arrives until the next
+    # receive subscribes it again would be lost.
+    receiving: asyncio.Task | None = None
     try:
         for group in groups:
             loop.run_until_complete(layer.group_add(group, channel))
         yield ": connected\n\n"
         sequence = 0
         while True:
-            message = loop.run_until_complete(_receive(layer, channel, keepalive))
-            if message is None:
+            if receiving is None:
+                receiving = loop.create_task(layer.receive(channel))
+            done, _ = loop.run_until_complete(asyncio.wait({receiving}, timeout=keepalive))
+            if not done:
                 yield ": keep-alive\n\n"
                 continue
+            message, receiving = receiving.result(), None
             if message.get("type") != "order.update":
                 continue
             payload = trade_update_payload(message)
@@ -62,11 +62,12 @@ def trade_event_stream(
             payload["event_id"] = sequence
             yield f"id: {sequence}\ndata: {json.dumps(payload)}\n\n"
     finally:
+        if receiving is not None:
+            receiving.cancel()
+            loop.run_until_complete(asyncio.gather(receiving, return_exceptions=True))
         for group in groups:
             loop.run_until_complete(layer.group_discard(group, channel))
-        close = getattr(layer, "close_pools", None)
-        if close is not None:
-            loop.run_until_complete(close())
+        loop.run_until_complete(layer.flush())  # closes its connection: it keeps nothing else
         loop.close()
 
 

@@ -1,6 +1,6 @@
 """Redis as transport and cache: Channels layer, Celery broker, cache, the engine's streams."""
 
-from .env import env_int, env_str
+from .env import env_str
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -15,42 +15,41 @@ CACHES = {
 MARKETDATA_CHANNEL_LAYER = "marketdata"
 
 
-def channel_layers(*, redis_url: str, prefix: str, capacity: int = 1000) -> dict:
-    """The two channel layers, both on ``redis_url`` under ``prefix`` (tests and benchmarks
-    build theirs with a private prefix through this function).
+def channel_layers(*, redis_url: str, prefix: str) -> dict:
+    """The two channel layers, both channels_redis pub/sub on ``redis_url`` under ``prefix``
+    (tests and benchmarks build theirs with a private prefix through this function).
 
-    ``default`` (channels_redis core): per-consumer channels with a bounded queue each; order
-    updates and everything addressed to one socket.
+    ``default``: per-account order updates (the trading stream, the broker's trade events, the
+    web desk) and anything addressed to one socket. ``marketdata``: quotes, depth, trades and
+    bars, joined once per server process by the fan-out hub (docs/marketdata.md).
 
-    ``marketdata`` (channels_redis pub/sub): quotes, depth, trades and bars, joined once per
-    server process by the fan-out hub (docs/marketdata.md). A group_send is one PUBLISH and a
-    server reads whatever has arrived in one socket read, where the core layer pays four Redis
-    round trips per message received: under fan-out load those round trips wait behind the
-    socket writes and market data queued in Redis for seconds, out of reach of conflation.
-    Pub/sub keeps no queue for a server that is away: market data is ephemeral and depth
-    recovers by sequence number and snapshot.
+    Pub/sub, not the core layer: a group_send is one PUBLISH and a server reads whatever has
+    arrived in one socket read, where the core layer pays four Redis round trips to send a
+    message to a group (expire, members, expire per member, the queueing script) and four more
+    to receive it (restore the backup, the blocking pop, back it up, clear the backup). An order
+    update went through eight round trips between the applier's commit and the socket; under
+    fan-out load the receiving round trips kept market data queued in Redis for seconds.
+    Pub/sub keeps nothing for a server that is away: an update published while a server's
+    subscription is down is lost, as one sent to a socket that is down always was. Order updates
+    are notifications of committed records, which the REST API serves (a client that reconnects
+    reads its orders); market data is ephemeral and depth recovers by sequence and snapshot.
     """
-    # redis-py 8 times socket reads out after 5 s, exactly channels_redis's BZPOPMIN block:
-    # an idle consumer's receive would fail with TimeoutError. Reads may block longer than
-    # the pop itself.
+    # As the pub/sub receiver waits on its connection, a read must be allowed to outlast
+    # redis-py 8's default of 5 s.
     hosts = [{"address": redis_url, "socket_timeout": 30}]
     return {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": hosts, "prefix": prefix, "capacity": capacity},
-        },
-        MARKETDATA_CHANNEL_LAYER: {
+        name: {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": hosts, "prefix": f"{prefix}:md:"},
-        },
+            "CONFIG": {"hosts": hosts, "prefix": layer_prefix},
+        }
+        for name, layer_prefix in (
+            ("default", prefix),
+            (MARKETDATA_CHANNEL_LAYER, f"{prefix}:md:"),
+        )
     }
 
 
-CHANNEL_LAYERS = channel_layers(
-    redis_url=REDIS_URL,
-    prefix=env_str("CHANNEL_LAYER_PREFIX", "asgi"),
-    capacity=env_int("CHANNEL_LAYER_CAPACITY", 1000),
-)
+CHANNEL_LAYERS = channel_layers(redis_url=REDIS_URL, prefix=env_str("CHANNEL_LAYER_PREFIX", "asgi"))
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None

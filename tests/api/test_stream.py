@@ -153,3 +153,21 @@ def test_sse_trade_events_stream_the_partners_order_updates(demo, live_server):
     assert event["order"]["id"] == str(order.pk)
     assert event["account_id"] == str(account.pk)
     response.close()
+
+
+def test_sse_trade_events_lose_nothing_across_keep_alives():
+    from apps.api.events import trade_event_stream
+
+    order = OrderFactory(status="new")
+    stream = trade_event_stream([str(order.account_id)], keepalive=0.05)
+    assert next(stream) == ": connected\n\n"
+    assert next(stream) == ": keep-alive\n\n"  # the wait for an update timed out
+
+    # Sent while the stream is between two waits: it must still be the next event.
+    async_to_sync(get_channel_layer().group_send)(
+        order_group(order.account_id), update_for(order, "canceled")
+    )
+
+    event = next(line for line in stream if line.startswith("id: "))
+    assert json.loads(event.split("data: ", 1)[1])["event"] == "canceled"
+    stream.close()
