@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from apps.api.serializers import OrderOutputSerializer
-from apps.common.rows import select_one
+from apps.common.rows import select_joined
 from apps.instruments.models import Instrument
 from apps.orders.models import Order
 
@@ -39,19 +39,28 @@ def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# The order, its instrument and its replacement (an order has at most one: ``replaces`` is
+# unique), as ``select_related("instrument", "replaced_by")`` joins them.
+_ORDER_TABLES = (
+    (Order, "o", ""),
+    (Instrument, "i", "JOIN {table} i ON i.id = o.instrument_id"),
+    (Order, "r", "LEFT JOIN {table} r ON r.replaces_id = o.id"),
+)
+
+
 def _order_with_relations(order_id: Any) -> Order | None:
     """The order with its instrument and replacement, as ``select_related("instrument",
-    "replaced_by")`` would load it, in statements built once (``apps.common.rows``): every
+    "replaced_by")`` would load it, in one statement built once (``rows.select_joined``): every
     update of every listening socket reads one, and building the ORM's join was most of an
     update's CPU on the stream's server."""
     try:
         order_id = uuid.UUID(str(order_id))
     except ValueError:
         return None
-    order = select_one(Order, "t.id = %s", [order_id])
-    if order is None:
+    loaded = select_joined(_ORDER_TABLES, "o.id = %s", [order_id])
+    if loaded is None:
         return None
-    order.instrument = select_one(Instrument, "t.id = %s", [order.instrument_id])
-    replacement = select_one(Order, "t.replaces_id = %s", [order.pk])
+    order, instrument, replacement = loaded
+    order.instrument = instrument
     Order._meta.get_field("replaced_by").set_cached_value(order, replacement)
     return order

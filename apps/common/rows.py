@@ -97,6 +97,47 @@ def select_one(
     return None if row is None else row_layout(model).load(row)
 
 
+# (model, alias, join clause with ``{table}`` for the model's table; empty for the first)
+Joined = tuple[tuple[type[models.Model], str, str], ...]
+
+
+@cache
+def _joined_statement(tables: Joined, where: str) -> str:
+    columns, joins = [], []
+    for model, alias, join in tables:
+        columns += row_layout(model).columns(alias)
+        if join:
+            joins.append(join.format(table=f'"{model._meta.db_table}"'))
+    first, alias, _ = tables[0]
+    # Identifiers from the models' metadata, joins and condition written by the caller in code.
+    return (
+        f'SELECT {", ".join(columns)} FROM "{first._meta.db_table}" {alias} '  # noqa: S608
+        f"{' '.join(joins)} WHERE {where}"
+    )
+
+
+def select_joined(
+    tables: Joined, where: str, params: Sequence[Any]
+) -> list[models.Model | None] | None:
+    """The row of several tables joined as ``select_related`` would join them, one instance per
+    table as the ORM loads it (None for a table an outer join found no row in), or None when no
+    row matches. ``where`` (SQL over the tables' aliases) must match at most one row. The
+    statement is written once per tables and condition: building the ORM's join cost several
+    times running it."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_joined_statement(tables, where), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    loaded: list[models.Model | None] = []
+    start = 0
+    for model, _, _ in tables:
+        layout = row_layout(model)
+        loaded.append(layout.load(row[start : start + len(layout.fields)]))
+        start += len(layout.fields)
+    return loaded
+
+
 def _db_value(field: models.Field, obj: models.Model, add: bool, connection) -> Any:
     value = field.pre_save(obj, add)  # auto_now and auto_now_add set the instance here
     if isinstance(field, NATIVE_FIELDS):

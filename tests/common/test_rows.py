@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.forms.models import model_to_dict
 
-from apps.common.rows import insert_one, select_one, update_one
+from apps.common.rows import insert_one, select_joined, select_one, update_one
 from apps.compliance.models import AuditEvent
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
@@ -33,6 +33,17 @@ def test_select_one_loads_the_row_as_the_orm_does():
 
     assert _columns(loaded) == _columns(Order.objects.get(pk=order.pk))
     assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_select_joined_loads_each_table_and_none_for_an_outer_join_without_a_row():
+    order = OrderFactory()
+    tables = ((Order, "o", ""), (Order, "r", "LEFT JOIN {table} r ON r.replaces_id = o.id"))
+
+    loaded, replacement = select_joined(tables, "o.id = %s", [order.pk])
+
+    assert _columns(loaded) == _columns(Order.objects.get(pk=order.pk))
+    assert replacement is None
+    assert select_joined(tables, "o.id = %s", [uuid.uuid4()]) is None
 
 
 def test_select_one_answers_none_when_no_row_matches():
