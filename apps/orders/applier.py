@@ -15,10 +15,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 from channels import DEFAULT_CHANNEL_LAYER
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -257,11 +258,12 @@ class _Batch:
 
 def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
     """Apply a batch of engine events (in sequence order) in one transaction."""
+    if not events:
+        return AppliedBatch(shard=shard)
     with transaction.atomic():
-        progress = _locked_progress(shard)
-        fresh = [e for e in events if e[1] > progress.last_seq]
+        fresh, last_seq = _claim(shard, events)
         if not fresh:
-            return AppliedBatch(shard=shard, last_seq=progress.last_seq)
+            return AppliedBatch(shard=shard, last_seq=last_seq)
         batch = _Batch(shard, _lock_orders(fresh))
         batch.lock_balances_and_positions(fresh)
         for event in fresh:
@@ -269,12 +271,38 @@ def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
             if handler is not None:
                 handler(batch, event)
         batch.flush()
-        progress.last_seq = fresh[-1][1]
-        update_one(progress, ["last_seq", "updated_at"])
         batch.result.first_seq = fresh[0][1]
-        batch.result.last_seq = progress.last_seq
+        batch.result.last_seq = last_seq
         batch.result.applied = len(fresh)
     return batch.result
+
+
+@cache
+def _claim_statement() -> str:
+    table = ShardProgress._meta.db_table
+    return (
+        f'UPDATE "{table}" SET last_seq = %s, updated_at = %s '  # noqa: S608 (model metadata)
+        "WHERE shard = %s AND last_seq < %s"
+    )
+
+
+def _claim(shard: int, events: list[tuple]) -> tuple[list[tuple], int]:
+    """The batch's events not applied before, and the shard's progress as it will commit: its
+    row locked (one applier per shard at a time) and moved to the batch's last sequence. One
+    statement when the whole batch is new, as it is but after a crash; then the events at or
+    below the stored sequence (committed before the crash, not acknowledged) are dropped, so a
+    re-applied batch changes nothing."""
+    first, last = events[0][1], events[-1][1]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_statement(), [last, timezone.now(), shard, first])
+        if cursor.rowcount == 1:
+            return events, last
+    progress = _locked_progress(shard)
+    fresh = [e for e in events if e[1] > progress.last_seq]
+    if fresh:
+        progress.last_seq = fresh[-1][1]
+        update_one(progress, ["last_seq", "updated_at"])
+    return fresh, progress.last_seq
 
 
 def _locked_progress(shard: int) -> ShardProgress:

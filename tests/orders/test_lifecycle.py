@@ -7,6 +7,7 @@ from django.db import connection
 
 from apps.compliance.models import AuditEvent
 from apps.matching.engine import SetSession
+from apps.orders.applier import apply_events
 from apps.orders.choices import Liquidity, OrderStatus
 from apps.orders.models import Execution, Order
 from apps.orders.services import order_cancel, order_replace, order_submit
@@ -171,6 +172,27 @@ def test_reapplying_the_same_events_changes_nothing(market, submit, acme):
         Posting.objects.count(),
         Position.objects.get(account=buyer).quantity,
     ) == snapshot
+
+
+def test_a_redelivered_batch_with_new_events_applies_only_the_new_ones(market, submit, acme):
+    buyer = funded_account()
+    first = submit(order_submit, **limit_order(buyer, acme, "buy", 10, "99.00"))
+    market.step()
+    delivered = list(market.events)
+    second = submit(order_submit, **limit_order(buyer, acme, "buy", 10, "98.00"))
+    new = []
+    market.apply = new.extend  # the engine runs, nothing is applied yet
+    market.step()
+
+    # As after a crash between commit and acknowledge: the old entries come again, with more.
+    batch = apply_events(market.shard, delivered + new)
+
+    assert batch.applied == len(new)
+    assert [(u.order_id, u.event) for u in batch.updates] == [(str(second.pk), "new")]
+    second.refresh_from_db()
+    assert second.status == OrderStatus.NEW
+    accepted = AuditEvent.objects.filter(action="order.accepted", object_id=str(first.pk))
+    assert accepted.count() == 1
 
 
 def test_the_ledger_nets_to_zero_for_every_asset_after_trading(market, submit, acme):
