@@ -11,10 +11,9 @@ clients compute now - ``at`` of each quote.
 
 Rows (bench/results/marketdata_fanout.json, printed as a table):
 
-1. ``group_send`` ceiling, the same run: channel-layer deliveries/s (group_send calls/s x
-   members) to groups of 100 and 1,000 members nobody reads: what the layer costs alone.
-   Then the market data layer's (pub/sub, docs/marketdata.md) group_send calls/s to a group
-   one process has joined, as each server's hub does.
+1. ``group_send`` ceiling, the same run: the market data layer's (pub/sub,
+   docs/marketdata.md) group_send calls/s to a group one process has joined, as each server's
+   hub does: what the layer costs alone.
 2. Quote fan-out to 100 and 1,000 clients subscribed to the same 4 symbols, the matcher side
    offering as much as it can: quote messages/s delivered to all clients together, with the
    latency of what arrived (conflation drops intermediate quotes for clients that lag).
@@ -203,10 +202,9 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 class Probe:
     """CPU share of each process during a phase (and its wait for a CPU), and what is left
-    queued at its end: entries
-    of the output stream the market data process has not read yet, and messages waiting in
-    the channel layer for a server. Printed under each phase, so a slow row says which side
-    was the bottleneck (a process near 100% of one core) and where the backlog sat."""
+    queued at its end: entries of the output stream the market data process has not read yet.
+    Printed under each phase, so a slow row says which side was the bottleneck (a process near
+    100% of one core) and whether a backlog sat in the stream."""
 
     pids: dict[str, int] = {}
 
@@ -231,13 +229,8 @@ class Probe:
         for group in r.xinfo_groups(output_stream(0)):
             if group["name"] in ("marketdata", b"marketdata"):
                 lag = group.get("lag")
-        # Channels of other processes (the servers'): this process's own are the ceiling's.
-        own = get_channel_layer().client_prefix.encode()
-        queued = 0
-        for key in r.scan_iter(match=f"{LAYER_PREFIX}*", count=1000):
-            if b":group:" not in key and own not in key and r.type(key) == b"zset":
-                queued += r.zcard(key)
-        return f"cpu {shares}; unread stream entries {lag}; queued for the servers {queued}"
+        # Both channel layers are pub/sub: nothing waits in Redis for a server.
+        return f"cpu {shares}; unread stream entries {lag}"
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -402,25 +395,6 @@ async def timed_group_sends(layer, group: str, seconds: float) -> tuple[int, flo
     return sent, time.monotonic() - start, latencies
 
 
-async def group_send_ceiling(members: int, seconds: float) -> dict:
-    layer = get_channel_layer()
-    group = f"bench.ceiling.{members}"
-    channels = [await layer.new_channel() for _ in range(members)]
-    for name in channels:
-        await layer.group_add(group, name)
-    sent, elapsed, latencies = await timed_group_sends(layer, group, seconds)
-    for name in channels:
-        await layer.group_discard(group, name)
-    p50, p99, p999 = percentiles(latencies)
-    return {
-        "name": f"channel layer group_send ceiling, {members} members (deliveries/s)",
-        "events_per_s": round(sent * members / elapsed),
-        "p50_us": p50,
-        "p99_us": p99,
-        "p999_us": p999,
-    }
-
-
 async def pubsub_ceiling(seconds: float) -> dict:
     """The market data layer (pub/sub) alone: group_send calls/s to a group one process has
     joined, as a server's hub joins it. A publish goes to each subscribed process once, however
@@ -529,11 +503,7 @@ def wait_port(port: int, timeout: float = 30) -> None:
 async def main_async(args, pool: ClientProcesses) -> list[dict]:
     matcher = Matcher()
     phases = {
-        "ceiling": lambda: [
-            group_send_ceiling(100, args.seconds),
-            group_send_ceiling(1000, args.seconds),
-            pubsub_ceiling(args.seconds),
-        ],
+        "ceiling": lambda: [pubsub_ceiling(args.seconds)],
         "fanout100": lambda: [fanout(pool, matcher, 100, args.seconds)],
         "fanout1000": lambda: [fanout(pool, matcher, 1000, args.seconds)],
         "latency": lambda: [latency(pool, matcher, args.seconds, stalled=False)],
