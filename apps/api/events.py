@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from channels.layers import channel_layers
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -67,7 +68,12 @@ def trade_event_stream(
             loop.run_until_complete(asyncio.gather(receiving, return_exceptions=True))
         for group in groups:
             loop.run_until_complete(layer.group_discard(group, channel))
-        loop.run_until_complete(layer.flush())  # closes its connection: it keeps nothing else
+        if isinstance(layer, RedisPubSubChannelLayer):
+            # Forgets this layer's subscriptions and closes its connection; the core layer's
+            # flush would empty every queue under the prefix, so it only closes its pools.
+            loop.run_until_complete(layer.flush())
+        else:
+            loop.run_until_complete(layer.close_pools())
         loop.close()
 
 

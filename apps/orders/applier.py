@@ -289,9 +289,9 @@ def _claim_statement() -> str:
 def _claim(shard: int, events: list[tuple]) -> tuple[list[tuple], int]:
     """The batch's events not applied before, and the shard's progress as it will commit: its
     row locked (one applier per shard at a time) and moved to the batch's last sequence. One
-    statement when the whole batch is new, as it is but after a crash; then the events at or
-    below the stored sequence (committed before the crash, not acknowledged) are dropped, so a
-    re-applied batch changes nothing."""
+    statement when the whole batch is new, which it is except after a crash; a batch delivered
+    again after one (committed, not acknowledged) has its events at or below the stored sequence
+    dropped, so re-applying it changes nothing."""
     first, last = events[0][1], events[-1][1]
     with connection.cursor() as cursor:
         cursor.execute(_claim_statement(), [last, timezone.now(), shard, first])
