@@ -34,9 +34,7 @@ def channel_layers(*, redis_url: str, prefix: str) -> dict:
     are notifications of committed records, which the REST API serves (a client that reconnects
     reads its orders); market data is ephemeral and depth recovers by sequence and snapshot.
     """
-    # As the pub/sub receiver waits on its connection, a read must be allowed to outlast
-    # redis-py 8's default of 5 s.
-    hosts = [{"address": redis_url, "socket_timeout": 30}]
+    hosts = [{"address": redis_url}]
     return {
         name: {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
