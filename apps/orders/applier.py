@@ -712,11 +712,19 @@ def publish_batch(batch: AppliedBatch) -> None:
 
 
 def run_applier(
-    shard: int, *, consumer: str = "applier-1", block_ms: int = 1000, count: int = 500, stop=None
+    shard: int,
+    *,
+    consumer: str = "applier-1",
+    block_ms: int = 1000,
+    count: int = 500,
+    linger_ms: int | None = None,
+    stop=None,
 ) -> None:
     """Consume the shard's output stream with a consumer group: first anything delivered but not
-    acknowledged before a crash, then new entries; apply, acknowledge, publish."""
+    acknowledged before a crash, then new entries; apply, acknowledge, publish. A read of
+    acceptances only waits up to ``linger_ms`` (``APPLIER_LINGER_MS``) for more."""
     import redis
+    from django.conf import settings
 
     from apps.matching.transport import (
         decode_output_entry,
@@ -732,26 +740,45 @@ def run_applier(
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+    if linger_ms is None:
+        linger_ms = settings.APPLIER_LINGER_MS
     backlog = True
     trimmed_at = time.monotonic()
+
+    def read(entry_id: str, limit: int, block: int | None) -> list:
+        reply = client.xreadgroup(
+            APPLIER_GROUP, consumer, {stream: entry_id}, count=limit, block=block
+        )
+        return reply[0][1] if reply else []
+
+    def decoded(entries: list) -> list[tuple]:
+        return [event for _entry_id, fields in entries for event in decode_output_entry(fields)]
+
     while stop is None or not stop.is_set():
         if time.monotonic() - trimmed_at > TRIM_EVERY_S:
             trim_output_stream(shard, client=client)
             trimmed_at = time.monotonic()
-        reply = client.xreadgroup(
-            APPLIER_GROUP,
-            consumer,
-            {stream: "0" if backlog else ">"},
-            count=count,
-            block=None if backlog else block_ms,
-        )
-        entries = reply[0][1] if reply else []
+        entries = read("0", count, None) if backlog else read(">", count, block_ms)
         if backlog and not entries:
             backlog = False
             continue
         if not entries:
             continue
-        events = [event for _entry_id, fields in entries for event in decode_output_entry(fields)]
+        events = decoded(entries)
+        # Acknowledgements alone wait a little for company (one commit for several orders under
+        # load); the first event that moves money ends the wait, so a fill is never held back.
+        deadline = time.monotonic() + linger_ms / 1000
+        while (
+            not backlog
+            and len(entries) < count
+            and not any(event[0] in MONEY_EVENTS for event in events)
+            and (left_ms := int((deadline - time.monotonic()) * 1000)) > 0
+        ):
+            more = read(">", count - len(entries), left_ms)
+            if not more:
+                break
+            entries += more
+            events += decoded(more)
         order_events = [e for e in events if e[0] in ORDER_EVENTS]
         batch = apply_events(shard, order_events) if order_events else AppliedBatch(shard=shard)
         client.xack(stream, APPLIER_GROUP, *[entry_id for entry_id, _ in entries])

@@ -24,6 +24,10 @@ ENGINE_SHARDS = env_int("ENGINE_SHARDS", 1)
 # How many newer order ids a finished order's id stays known for (duplicate detection); a new
 # engine takes it from here, a restored one keeps its snapshot's (docs/engine.md).
 ENGINE_SEEN_WINDOW = env_int("ENGINE_SEEN_WINDOW", 1_000_000)
+# How long the applier holds a read of acceptances only (no fill, cancel or rejection) for more
+# to commit with them: one transaction for several orders' acknowledgements under load, at most
+# this much later. 0 commits every read at once. A fill is never held (docs/orders.md).
+APPLIER_LINGER_MS = env_int("APPLIER_LINGER_MS", 5)
 DEMO_LIQUIDITY = env_bool("DEMO_LIQUIDITY", True)
 DEMO_PORT = env_int("PORT", 8000)
 # Where the browser opens its WebSockets (the desk's market data and order updates), e.g.
