@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -71,14 +72,22 @@ class InputSerializer(serializers.Serializer):
     parent."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
+        parents = _with_children(type(self))
         return {
-            name: copy.deepcopy(field) if _has_children(field) else _shallow_copy(field)
+            name: copy.deepcopy(field) if name in parents else _shallow_copy(field)
             for name, field in self._declared_fields.items()
         }
 
 
-def _has_children(field: serializers.Field) -> bool:
-    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
+@functools.cache
+def _with_children(serializer: type[InputSerializer]) -> frozenset[str]:
+    """The declared fields that have children (lists, dicts, nested serializers), once per
+    class: the declared fields are the class's, fixed when it is defined."""
+    return frozenset(
+        name
+        for name, field in serializer._declared_fields.items()
+        if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
+    )
 
 
 def _shallow_copy(field: serializers.Field) -> serializers.Field:

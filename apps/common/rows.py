@@ -145,8 +145,31 @@ def _db_value(field: models.Field, obj: models.Model, add: bool, connection) -> 
     return field.get_db_prep_save(value, connection)
 
 
+def _plain(fields: list[models.Field]) -> list[str | None]:
+    """Per field, the attribute to read as it is (a native field that does nothing before a
+    save), or None where ``_db_value`` must run: a row has dozens of fields, and only its
+    dates (``auto_now``) and non-native fields need more than the attribute."""
+    return [
+        field.attname
+        if isinstance(field, NATIVE_FIELDS) and type(field).pre_save is models.Field.pre_save
+        else None
+        for field in fields
+    ]
+
+
+def _values(
+    fields: list[models.Field], plain: list[str | None], obj: models.Model, add: bool, connection
+) -> list[Any]:
+    return [
+        getattr(obj, attname) if attname else _db_value(field, obj, add, connection)
+        for field, attname in zip(fields, plain, strict=True)
+    ]
+
+
 @cache
-def _insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field], bool]:
+def _insert_statement(
+    model: type[models.Model],
+) -> tuple[str, list[models.Field], list[str | None], bool]:
     meta = model._meta
     # An auto-incremented primary key is left to the database and read back.
     generated = isinstance(meta.pk, models.AutoField)
@@ -156,15 +179,15 @@ def _insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field
     statement = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({values})'  # noqa: S608
     if generated:
         statement += f' RETURNING "{meta.pk.column}"'
-    return statement, fields, generated
+    return statement, fields, _plain(fields), generated
 
 
 def insert_one(obj: models.Model) -> None:
     """INSERT a new instance as ``obj.save()`` would (defaults already set by the constructor,
     ``auto_now_add`` and ``auto_now`` filled in, an auto primary key read back)."""
     connection = connections[DEFAULT_DB_ALIAS]
-    statement, fields, generated = _insert_statement(type(obj))
-    params = [_db_value(field, obj, True, connection) for field in fields]
+    statement, fields, plain, generated = _insert_statement(type(obj))
+    params = _values(fields, plain, obj, True, connection)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         if generated:
@@ -174,19 +197,22 @@ def insert_one(obj: models.Model) -> None:
 
 
 @cache
-def _update_statement(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list]:
+def _update_statement(
+    model: type[models.Model], names: tuple[str, ...]
+) -> tuple[str, list[models.Field], list[str | None]]:
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
     where = f'"{meta.pk.column}" = %s'
-    return f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}', fields  # noqa: S608
+    statement = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}'  # noqa: S608
+    return statement, fields, _plain(fields)
 
 
 def update_one(obj: models.Model, fields: Sequence[str]) -> None:
     """UPDATE ``fields`` of a saved instance to their in-memory values, as
     ``obj.save(update_fields=fields)`` would (an ``auto_now`` field among them gets the time)."""
     connection = connections[DEFAULT_DB_ALIAS]
-    statement, columns = _update_statement(type(obj), tuple(fields))
-    params = [_db_value(field, obj, False, connection) for field in columns]
+    statement, columns, plain = _update_statement(type(obj), tuple(fields))
+    params = _values(columns, plain, obj, False, connection)
     with connection.cursor() as cursor:
         cursor.execute(statement, [*params, obj.pk])
