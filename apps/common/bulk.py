@@ -29,7 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from psycopg import sql
 
-from apps.common.rows import NATIVE_FIELDS, row_layout
+from apps.common.rows import NATIVE_FIELDS, Joined, joined_statement, load_joined, row_layout
 
 M = TypeVar("M", bound=models.Model)
 
@@ -131,6 +131,14 @@ def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
     with server_cursor() as cursor:
         cursor.execute(_select_all(model) + where, params, binary=True)
         return [layout.load(row) for row in cursor.fetchall()]
+
+
+def fetch_joined(tables: Joined, where: str, params: Sequence[Any]) -> list[list[Any]]:
+    """``rows.select_joined`` for many rows, read in binary: per row, one instance per table
+    (``where`` over the tables' aliases, ``%b`` for binary parameters)."""
+    with server_cursor() as cursor:
+        cursor.execute(joined_statement(tables, where), params, binary=True)
+        return [load_joined(tables, row) for row in cursor.fetchall()]
 
 
 @cache

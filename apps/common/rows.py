@@ -102,7 +102,9 @@ Joined = tuple[tuple[type[models.Model], str, str], ...]
 
 
 @cache
-def _joined_statement(tables: Joined, where: str) -> str:
+def joined_statement(tables: Joined, where: str) -> str:
+    """``SELECT`` every column of ``tables`` joined, ``WHERE where``; written once per tables
+    and condition (``bulk.fetch_joined`` sends it for many rows)."""
     columns, joins = [], []
     for model, alias, join in tables:
         columns += row_layout(model).columns(alias)
@@ -116,6 +118,18 @@ def _joined_statement(tables: Joined, where: str) -> str:
     )
 
 
+def load_joined(tables: Joined, row: Sequence[Any]) -> list[models.Model | None]:
+    """One instance per table from a row of ``joined_statement`` (None for a table an outer
+    join found no row in)."""
+    loaded: list[models.Model | None] = []
+    start = 0
+    for model, _, _ in tables:
+        layout = row_layout(model)
+        loaded.append(layout.load(row[start : start + len(layout.fields)]))
+        start += len(layout.fields)
+    return loaded
+
+
 def select_joined(
     tables: Joined, where: str, params: Sequence[Any]
 ) -> list[models.Model | None] | None:
@@ -125,17 +139,9 @@ def select_joined(
     statement is written once per tables and condition: building the ORM's join cost several
     times running it."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_joined_statement(tables, where), params)
+        cursor.execute(joined_statement(tables, where), params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    loaded: list[models.Model | None] = []
-    start = 0
-    for model, _, _ in tables:
-        layout = row_layout(model)
-        loaded.append(layout.load(row[start : start + len(layout.fields)]))
-        start += len(layout.fields)
-    return loaded
+    return None if row is None else load_joined(tables, row)
 
 
 def _db_value(field: models.Field, obj: models.Model, add: bool, connection) -> Any:

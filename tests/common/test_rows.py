@@ -11,8 +11,10 @@ import pytest
 from django.db import connection, transaction
 from django.forms.models import model_to_dict
 
+from apps.common.bulk import fetch_joined
 from apps.common.rows import insert_one, select_joined, select_one, update_one
 from apps.compliance.models import AuditEvent
+from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
 from apps.positions.models import CashBalance
@@ -44,6 +46,18 @@ def test_select_joined_loads_each_table_and_none_for_an_outer_join_without_a_row
     assert _columns(loaded) == _columns(Order.objects.get(pk=order.pk))
     assert replacement is None
     assert select_joined(tables, "o.id = %s", [uuid.uuid4()]) is None
+
+
+def test_fetch_joined_reads_many_rows_in_binary_each_table_as_the_orm_does():
+    orders = sorted([OrderFactory(), OrderFactory()], key=lambda o: o.pk)
+    tables = ((Order, "o", ""), (Instrument, "i", "JOIN {table} i ON i.id = o.instrument_id"))
+
+    rows = fetch_joined(tables, "o.id = ANY(%b) ORDER BY o.id", [[o.pk for o in orders]])
+
+    assert [(_columns(order), _columns(instrument)) for order, instrument in rows] == [
+        (_columns(Order.objects.get(pk=o.pk)), _columns(Instrument.objects.get(pk=o.instrument_id)))
+        for o in orders
+    ]
 
 
 def test_select_one_answers_none_when_no_row_matches():
