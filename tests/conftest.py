@@ -1,7 +1,7 @@
 """Fixtures every test may use. Factories live beside the tests of their app."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,6 +11,22 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.matching.transport import delete_prefix_keys
 from tests.trading import Market
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_keys() -> Iterator[None]:
+    """A cache key space of this test process's own. The instruments' generation token and the
+    API throttle's logs live in the cache; with a key space shared by the parallel test
+    processes, another process's instrument save dropped this one's instrument copies in the
+    middle of a test. The processes a test starts get the same prefix (CACHE_KEY_PREFIX)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    prefix = f"test-cache-{uuid.uuid4().hex[:10]}"
+    caches = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    with override_settings(CACHES=caches):
+        yield
+    delete_prefix_keys(prefix)
 
 
 @pytest.fixture(autouse=True)

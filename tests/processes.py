@@ -51,6 +51,7 @@ class ProcessManager:
             "DATABASE_URL": test_database_url(),
             "ENGINE_STREAM_PREFIX": settings.ENGINE_STREAM_PREFIX,
             "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "DEMO_LIQUIDITY": "0",
             **env,
         }

@@ -129,6 +129,7 @@ def servers(transactional_db, stream_prefix, settings, tmp_path, monkeypatch) ->
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
         "ENGINE_STREAM_PREFIX": stream_prefix,
         "CHANNEL_LAYER_PREFIX": layer_prefix,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "brokerage.settings",
     }
