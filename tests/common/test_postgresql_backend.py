@@ -1,12 +1,11 @@
 """The project's PostgreSQL backend: a persistent connection is judged by its socket, without a
 round trip, and one the server has dropped is replaced before a request uses it."""
 
-import time
-
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from brokerage.postgresql.base import DatabaseWrapper
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +21,6 @@ def second_connection():
 def _terminate(backend_pid: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
-
-
-def _until(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_the_backend_is_the_one_in_use():
@@ -56,7 +46,7 @@ def test_a_quiet_connection_is_usable_without_a_query(second_connection):
 def test_a_connection_the_server_dropped_is_replaced_at_the_health_check(second_connection):
     dropped_pid = second_connection.connection.info.backend_pid
     _terminate(dropped_pid)
-    assert _until(lambda: not second_connection.is_usable())
+    wait_until(lambda: not second_connection.is_usable(), 5, "the dropped connection to show")
 
     # What Django does at a request's first query: check once, reconnect if unusable.
     second_connection.health_check_enabled = True

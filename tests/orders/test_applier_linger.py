@@ -25,6 +25,7 @@ from apps.orders.applier import run_applier
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
 from apps.orders.services import order_submit
+from tests.processes import wait_until
 from tests.trading import funded_account, holding, limit_order
 
 # The applier's thread commits on its own connection: the test's data must be committed too.
@@ -69,15 +70,15 @@ def applier(linger_ms: int) -> Iterator[None]:
         thread.join(10)
 
 
-def status_within(order: Order, seconds: float) -> str:
-    """The order's status once the applier has moved it on from pending_new, or after
-    ``seconds`` (read at least once)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        order.refresh_from_db()
-        if order.status != OrderStatus.PENDING_NEW or time.monotonic() >= deadline:
-            return order.status
-        time.sleep(0.02)
+def status(order: Order) -> str:
+    order.refresh_from_db()
+    return order.status
+
+
+def moved_on(order: Order, timeout: float) -> str:
+    """The order's status once the applier has moved it on from pending_new."""
+    wait_until(lambda: status(order) != OrderStatus.PENDING_NEW, timeout, "the applier's commit")
+    return order.status
 
 
 def test_acceptances_arriving_within_the_linger_commit_together(market, submit, acme, caplog):
@@ -89,9 +90,9 @@ def test_acceptances_arriving_within_the_linger_commit_together(market, submit, 
     with applier(linger_ms=3000):
         to_output_stream(first_events)
         time.sleep(0.5)
-        assert status_within(first, 0.0) == OrderStatus.PENDING_NEW  # waiting for company
+        assert status(first) == OrderStatus.PENDING_NEW  # waiting for company
         to_output_stream(second_events)
-        assert status_within(first, 10) == OrderStatus.NEW
+        assert moved_on(first, 10) == OrderStatus.NEW
 
     second.refresh_from_db()
     assert second.status == OrderStatus.NEW
@@ -109,7 +110,7 @@ def test_a_fill_is_never_held_back(market, submit, acme):
     with applier(linger_ms=60_000):
         to_output_stream(resting)  # an acceptance alone: it may wait
         to_output_stream(crossing)  # the trade ends the wait
-        assert status_within(buy, 30) == OrderStatus.FILLED
+        assert moved_on(buy, 30) == OrderStatus.FILLED
 
 
 def test_a_lone_acceptance_is_committed_when_the_linger_ends(market, submit, acme):
@@ -117,4 +118,4 @@ def test_a_lone_acceptance_is_committed_when_the_linger_ends(market, submit, acm
 
     with applier(linger_ms=200):
         to_output_stream(events)
-        assert status_within(order, 10) == OrderStatus.NEW
+        assert moved_on(order, 10) == OrderStatus.NEW
