@@ -100,27 +100,12 @@ def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-latency-stages-"))
     processes = flow.Processes(log_dir)
     try:
-        processes.start("matcher", [sys.executable, "manage.py", "run_matcher", "--shard", "0",
-                                    "--session", "continuous"])  # fmt: skip
-        processes.start("applier", [sys.executable, "manage.py", "run_applier", "--shard", "0"])
-        web_port = processes.gunicorn("web", "brokerage.wsgi")
-        ws_port = flow.free_port()
-        processes.start("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1",
-                                   "-p", str(ws_port), "brokerage.asgi:application"])  # fmt: skip
-        flow.wait_until(flow.matching_stack_ready, 60, "the matcher and applier")
-        for port in (web_port, ws_port):
-            flow.wait_until(lambda p=port: flow.port_answers(p), 60, f"a server on port {port}")
-        time.sleep(1.0)
-        sent = asyncio.run(pairs(web_port, ws_port, keys, args.pairs))
+        ports = flow.start_servers(processes, bare=False)
+        sent = asyncio.run(pairs(ports.web, ports.ws, keys, args.pairs))
         processes.check_alive()
         rows = [milestones(*item) for item in sent[3:]]  # the first few warm the processes up
     finally:
-        processes.stop()
-        flow.drop_database()
-        from apps.matching.transport import delete_prefix_keys
-
-        for prefix in (flow.PREFIX, flow.LAYER_PREFIX, flow.CACHE_PREFIX):
-            delete_prefix_keys(prefix)
+        flow.clean_up(processes)
         shutil.rmtree(log_dir, ignore_errors=True)
     print(f"machine: {flow.machine()}; python speed {flow.python_speed_us()} us")
     print(

@@ -632,22 +632,48 @@ async def rest_phases(
     return rows, ratio
 
 
-def rest_rows(processes: Processes, keys: Any, seconds: float) -> tuple[list, float]:
-    """Start the production processes and run the REST and latency phases."""
+@dataclass
+class Ports:
+    web: int
+    ws: int
+    bare: int | None = None
+
+
+def start_servers(processes: Processes, *, bare: bool) -> Ports:
+    """The production processes (matcher, applier, gunicorn, daphne; the bare DRF view's
+    gunicorn too when ``bare``), once every one of them answers."""
     processes.start("matcher", [sys.executable, "manage.py", "run_matcher", "--shard", "0",
                                 "--session", "continuous"])  # fmt: skip
     processes.start("applier", [sys.executable, "manage.py", "run_applier", "--shard", "0"])
-    web_port = processes.gunicorn("web", "brokerage.wsgi")
-    bare_port = processes.gunicorn("bare", "bench._bare_wsgi:application")
-    ws_port = free_port()
+    ports = Ports(web=processes.gunicorn("web", "brokerage.wsgi"), ws=free_port())
+    if bare:
+        ports.bare = processes.gunicorn("bare", "bench._bare_wsgi:application")
     processes.start("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1",
-                               "-p", str(ws_port), "brokerage.asgi:application"])  # fmt: skip
+                               "-p", str(ports.ws), "brokerage.asgi:application"])  # fmt: skip
     wait_until(matching_stack_ready, 60, "the matcher and applier")
-    for port in (web_port, bare_port, ws_port):
-        wait_until(lambda p=port: port_answers(p), 60, f"a server on port {port}")
+    for port in (ports.web, ports.bare, ports.ws):
+        if port is not None:
+            wait_until(lambda p=port: port_answers(p), 60, f"a server on port {port}")
     time.sleep(1.0)  # gunicorn's workers load the app after the port opens
     processes.check_alive()
-    rows, ratio = asyncio.run(rest_phases(web_port, bare_port, ws_port, keys, seconds))
+    return ports
+
+
+def clean_up(processes: Processes) -> None:
+    """Stop the processes; drop the run's database and every Redis key under its prefixes."""
+    from apps.matching.transport import delete_prefix_keys
+
+    processes.stop()
+    drop_database()
+    for keys_prefix in (PREFIX, LAYER_PREFIX, CACHE_PREFIX):
+        delete_prefix_keys(keys_prefix)
+
+
+def rest_rows(processes: Processes, keys: Any, seconds: float) -> tuple[list, float]:
+    """Start the production processes and run the REST and latency phases."""
+    ports = start_servers(processes, bare=True)
+    assert ports.bare is not None
+    rows, ratio = asyncio.run(rest_phases(ports.web, ports.bare, ports.ws, keys, seconds))
     processes.check_alive()
     processes.stop()
     return rows, ratio
@@ -679,12 +705,7 @@ def main() -> None:
             rows.append(applier_throughput(args.trades))
         failed = False
     finally:
-        processes.stop()
-        drop_database()
-        from apps.matching.transport import delete_prefix_keys
-
-        for keys_prefix in (PREFIX, LAYER_PREFIX, CACHE_PREFIX):
-            delete_prefix_keys(keys_prefix)
+        clean_up(processes)
         if failed:
             print(f"logs kept in {log_dir}")
         else:
