@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -711,6 +712,30 @@ def publish_batch(batch: AppliedBatch) -> None:
     trades_committed(batch.trades)
 
 
+def _wait_for_company(
+    read: Callable[[str, int, int | None], list],
+    decoded: Callable[[list], list[tuple]],
+    entries: list,
+    events: list[tuple],
+    *,
+    count: int,
+    linger_ms: int,
+) -> None:
+    """Extend a read of acknowledgements only (``entries`` and their ``events``, in place) with
+    what arrives within ``linger_ms``: one commit for several orders under load. The first event
+    that moves money ends the wait, so a fill is never held back."""
+    deadline = time.monotonic() + linger_ms / 1000
+    while len(entries) < count and not any(event[0] in MONEY_EVENTS for event in events):
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            return
+        more = read(">", count - len(entries), left_ms)
+        if not more:
+            return
+        entries += more
+        events += decoded(more)
+
+
 def run_applier(
     shard: int,
     *,
@@ -765,20 +790,8 @@ def run_applier(
         if not entries:
             continue
         events = decoded(entries)
-        # Acknowledgements alone wait a little for company (one commit for several orders under
-        # load); the first event that moves money ends the wait, so a fill is never held back.
-        deadline = time.monotonic() + linger_ms / 1000
-        while (
-            not backlog
-            and len(entries) < count
-            and not any(event[0] in MONEY_EVENTS for event in events)
-            and (left_ms := int((deadline - time.monotonic()) * 1000)) > 0
-        ):
-            more = read(">", count - len(entries), left_ms)
-            if not more:
-                break
-            entries += more
-            events += decoded(more)
+        if not backlog:
+            _wait_for_company(read, decoded, entries, events, count=count, linger_ms=linger_ms)
         order_events = [e for e in events if e[0] in ORDER_EVENTS]
         batch = apply_events(shard, order_events) if order_events else AppliedBatch(shard=shard)
         client.xack(stream, APPLIER_GROUP, *[entry_id for entry_id, _ in entries])
