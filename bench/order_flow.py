@@ -4,10 +4,10 @@
 
 A throwaway database (created, migrated, seeded with ``seed_demo`` and dropped here), private
 engine stream, channel layer and cache prefixes, and the production processes: gunicorn
-(``brokerage.wsgi``, 2 sync workers as in the Procfile), daphne (``/stream``), ``run_matcher
---shard 0 --session continuous`` and ``run_applier --shard 0``. The clients are asyncio tasks in
-this process (a minimal HTTP/1.1 client and ``websockets``), so the load generator costs little
-of the 2 cores it shares with the servers.
+(``brokerage.wsgi``, 2 threaded workers as ``gunicorn.conf.py`` sets them), daphne
+(``/stream``), ``run_matcher --shard 0 --session continuous`` and ``run_applier --shard 0``.
+The clients are asyncio tasks in this process (a minimal HTTP/1.1 client and ``websockets``), so
+the load generator costs little of the 2 cores it shares with the servers.
 
 Rows (bench/results/order_flow.json, printed as a table):
 
@@ -237,8 +237,9 @@ def wait_applier_caught_up() -> None:
 
 
 class HttpConnection:
-    """One keep-alive connection. gunicorn's sync worker answers ``Connection: close``: the
-    connection is then opened again for the next request, as any client library would."""
+    """One keep-alive connection. When the server answers ``Connection: close`` (or closes a
+    kept-alive connection), it is opened again for the next request, as any client library
+    would."""
 
     def __init__(self, port: int) -> None:
         self.port = port

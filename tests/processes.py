@@ -131,13 +131,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_web(manager: ProcessManager, *, workers: int = 2) -> str:
-    """gunicorn serving the project, as in production; returns its base URL once it answers."""
+def start_web(manager: ProcessManager, *, workers: int = 2, timeout: int = 30) -> str:
+    """gunicorn serving the project, as in production (gunicorn.conf.py), with its worker
+    ``timeout``; returns its base URL once it answers."""
     port = free_port()
     manager.start_program(
         "web",
         [str(REPO / ".venv" / "bin" / "gunicorn"), "brokerage.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", "4"],
+         "--workers", str(workers), "--timeout", str(timeout)],
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 

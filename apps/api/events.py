@@ -3,22 +3,29 @@ account it opened (``account_id`` narrows to one), as long as the client stays c
 
 Each stream gets its own channel-layer instance on its own event loop (the process-wide layer is
 bound to one loop and must not be shared across request threads) and joins the applier's
-``orders.<account_id>`` groups. A comment line every ``KEEPALIVE_SECONDS`` keeps proxies from
-closing an idle stream.
+``orders.<account_id>`` groups. A comment line every ``API_EVENT_KEEPALIVE_SECONDS`` keeps proxies
+from closing an idle stream, and a write to a client that left ends it.
+
+A stream holds a thread of its web process for as long as it lasts (gunicorn.conf.py), so a
+process holds at most ``API_EVENT_STREAMS_PER_PROCESS`` of them and refuses more with a 429:
+the other threads stay free for requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from channels.layers import channel_layers
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import Throttled
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
@@ -26,12 +33,8 @@ from apps.api.base import BrokerScope
 from apps.api.streaming import order_group, trade_update_payload
 from apps.common.errors import NotFound
 
-KEEPALIVE_SECONDS = 15.0
 
-
-def trade_event_stream(
-    account_ids: list[str], *, keepalive: float = KEEPALIVE_SECONDS
-) -> Iterator[str]:
+def trade_event_stream(account_ids: list[str], *, keepalive: float) -> Iterator[str]:
     loop = asyncio.new_event_loop()
     layer = channel_layers.make_backend("default")  # this stream's own
     groups = [order_group(a) for a in account_ids]
@@ -77,6 +80,46 @@ def trade_event_stream(
         loop.close()
 
 
+class StreamSlots:
+    """The event streams this process holds, up to a limit read at each request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.held = 0
+
+    def take(self, limit: int) -> bool:
+        with self._lock:
+            if self.held >= limit:
+                return False
+            self.held += 1
+            return True
+
+    def free(self) -> None:
+        with self._lock:
+            self.held -= 1
+
+
+STREAM_SLOTS = StreamSlots()
+
+
+class SlotHoldingStream:
+    """A stream's events, holding its slot until the server closes the response (PEP 3333
+    servers always do, also when the client left before the first event was read)."""
+
+    def __init__(self, events: Iterator[str]) -> None:
+        self._events = events
+        self._open = True
+
+    def __iter__(self) -> Iterator[str]:
+        return self._events
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._events.close()
+            STREAM_SLOTS.free()
+
+
 class EventStreamRenderer(BaseRenderer):
     """Lets ``Accept: text/event-stream`` (what the SDK sends) through content negotiation; the
     stream itself is a StreamingHttpResponse, and an error before it starts is JSON."""
@@ -107,7 +150,15 @@ class TradeEventsApi(BrokerScope):
             if not accounts.exists():
                 raise NotFound("account_not_found", "account not found")
         ids = [str(pk) for pk in accounts.values_list("pk", flat=True)]
-        response = StreamingHttpResponse(trade_event_stream(ids), content_type="text/event-stream")
+        if not STREAM_SLOTS.take(settings.API_EVENT_STREAMS_PER_PROCESS):
+            raise Throttled(
+                wait=settings.API_EVENT_KEEPALIVE_SECONDS,
+                detail="this server holds as many event streams as it serves at once",
+            )
+        events = trade_event_stream(ids, keepalive=settings.API_EVENT_KEEPALIVE_SECONDS)
+        response = StreamingHttpResponse(
+            SlotHoldingStream(events), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response

@@ -20,6 +20,13 @@ SPECTACULAR_SETTINGS = {
 
 # Requests per API key in any sliding window ("count/sec|min|hour|day"); over it, 429.
 API_KEY_THROTTLE_RATE = env_str("API_KEY_THROTTLE_RATE", "200/min")
+# Server-sent event streams (``/v1/events/trades``) one web process holds at once; each holds a
+# thread (gunicorn.conf.py: WEB_THREADS, 8) and half are kept for requests. Over it, 429.
+API_EVENT_STREAMS_PER_PROCESS = env_int(
+    "API_EVENT_STREAMS_PER_PROCESS", max(1, env_int("WEB_THREADS", 8) // 2)
+)
+# A comment line this often keeps proxies from closing an idle stream and finds a gone client.
+API_EVENT_KEEPALIVE_SECONDS = env_int("API_EVENT_KEEPALIVE_SECONDS", 15)
 ENGINE_SHARDS = env_int("ENGINE_SHARDS", 1)
 # How many newer order ids a finished order's id stays known for (duplicate detection); a new
 # engine takes it from here, a restored one keeps its snapshot's (docs/engine.md).

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+from alpaca.broker.client import BrokerClient
 from alpaca.trading.models import TradeUpdate
 from alpaca.trading.stream import TradingStream
 from asgiref.sync import async_to_sync
@@ -18,7 +19,7 @@ from channels.testing import WebsocketCommunicator
 from apps.api.streaming import order_group
 from brokerage.asgi import application
 from tests.orders.factories import OrderFactory
-from tests.processes import ProcessManager, start_daphne
+from tests.processes import ProcessManager, start_daphne, start_web, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -171,3 +172,79 @@ def test_sse_trade_events_lose_nothing_across_keep_alives():
     event = next(line for line in stream if line.startswith("id: "))
     assert json.loads(event.split("data: ", 1)[1])["event"] == "canceled"
     stream.close()
+
+
+def open_event_stream(url: str, key: tuple[str, str]) -> requests.Response:
+    return requests.get(
+        url + "/v1/events/trades",
+        auth=key,
+        stream=True,
+        timeout=10,
+        headers={"Accept": "text/event-stream"},
+    )
+
+
+def test_event_streams_leave_the_web_server_free_and_outlive_its_worker_timeout(demo, tmp_path):
+    account = demo.accounts["DEMO0006"]
+    order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
+    manager = ProcessManager(tmp_path)
+    try:
+        url = start_web(manager, workers=2, timeout=2)
+        # As many streams as there are web processes: each could hold a whole sync worker.
+        streams = [open_event_stream(url, demo.keys["partner"]) for _ in range(2)]
+        lines = [s.iter_lines(chunk_size=1, decode_unicode=True) for s in streams]
+        assert [next(each) for each in lines] == [": connected", ": connected"]
+        received: list[str] = []
+        sdk = BrokerClient(*demo.keys["partner"], sandbox=True, url_override=url)
+        threading.Thread(
+            target=lambda: received.extend(sdk.get_trade_events()), daemon=True
+        ).start()
+
+        assert requests.get(url + "/readyz", timeout=5).status_code == 200
+        time.sleep(4)  # twice the worker timeout: a worker silent that long is killed
+
+        layer = get_channel_layer()
+
+        def sdk_received() -> bool:  # resent until the SDK's stream has subscribed
+            async_to_sync(layer.group_send)(order_group(account.pk), update_for(order, "canceled"))
+            return bool(received)
+
+        wait_until(sdk_received, timeout=10, what="the SDK's trade events", every=0.5)
+        assert json.loads(received[0])["order"]["id"] == str(order.pk)
+        for each in lines:
+            data = next(line for line in each if line.startswith("data: "))
+            assert json.loads(data.removeprefix("data: "))["event"] == "canceled"
+        assert "WORKER TIMEOUT" not in manager.log("web")
+        for stream in streams:
+            stream.close()
+    finally:
+        manager.stop_all()
+
+
+def test_a_web_process_refuses_streams_over_its_cap_and_frees_a_slot_when_the_client_leaves(
+    demo, tmp_path
+):
+    manager = ProcessManager(
+        tmp_path, API_EVENT_STREAMS_PER_PROCESS="1", API_EVENT_KEEPALIVE_SECONDS="1"
+    )
+    try:
+        url = start_web(manager, workers=1)
+        first = open_event_stream(url, demo.keys["partner"])
+        assert first.status_code == 200
+
+        refused = open_event_stream(url, demo.keys["partner"])
+        assert refused.status_code == 429
+        assert refused.json()["code"] == 42910000
+        assert "event streams" in refused.json()["message"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert requests.get(url + "/readyz", timeout=5).status_code == 200  # requests still go
+
+        first.close()  # the server finds out at its next keep-alive write
+        wait_until(
+            lambda: open_event_stream(url, demo.keys["partner"]).status_code == 200,
+            timeout=15,
+            what="the slot of the closed stream",
+            every=0.5,
+        )
+    finally:
+        manager.stop_all()
