@@ -27,6 +27,7 @@ from alpaca.broker.requests import (
 from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import ActivityType, OrderSide, TimeInForce
+from alpaca.trading.requests import ReplaceOrderRequest
 
 from apps.api.models import Transfer
 from apps.clients.choices import AccountStatus
@@ -262,8 +263,16 @@ def test_orders_positions_and_activities_for_a_partner_account(demo, live_server
     assert client.get_order_for_account_by_id(account_id, order.id).id == order.id
     assert client.get_order_for_account_by_client_id(account_id, "nw-1").id == order.id
     assert [o.id for o in client.get_orders_for_account(account_id)] == [order.id]
-    client.cancel_order_for_account_by_id(account_id, order.id)
-    assert Order.objects.get(pk=order.id).status == OrderStatus.PENDING_CANCEL
+    Order.objects.filter(pk=order.id).update(status=OrderStatus.NEW)  # the matcher accepted it
+    replacement = client.replace_order_for_account_by_id(
+        account_id, order.id, ReplaceOrderRequest(qty=2, limit_price=227.5)
+    )
+    assert replacement.replaces == order.id
+    assert (replacement.qty, replacement.limit_price) == ("2", "227.5")
+    assert Order.objects.get(pk=order.id).status == OrderStatus.PENDING_REPLACE
+    Order.objects.filter(pk=replacement.id).update(status=OrderStatus.NEW)  # the engine's word
+    client.cancel_order_for_account_by_id(account_id, replacement.id)
+    assert Order.objects.get(pk=replacement.id).status == OrderStatus.PENDING_CANCEL
     assert client.cancel_orders_for_account(account_id) == []
 
     assert client.get_all_positions_for_account(account_id) == []
