@@ -1,5 +1,9 @@
 """``GET /v1/events/trades``: the partner's order updates as server-sent events, for every
-account it opened (``account_id`` narrows to one), as long as the client stays connected.
+account it opened (``account_id`` narrows to one): the recorded ones from ``since`` or after
+``since_id`` first, if asked, then live ones, until ``until`` / ``until_id`` or for as long as
+the client stays connected. Each event's ``event_id`` (and SSE ``id``) is the id of the audit
+event that records it, so a client that lost its connection resumes with ``since_id`` and
+misses nothing.
 
 Each stream gets its own channel-layer instance on its own event loop (the process-wide layer is
 bound to one loop and must not be shared across request threads) and joins the applier's
@@ -16,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,17 +27,35 @@ from channels.layers import channel_layers
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import Throttled
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from apps.api.base import BrokerScope
-from apps.api.streaming import order_group, trade_update_payload
+from apps.api.serializers import TradeEventsInputSerializer
+from apps.api.streaming import (
+    LIVE_ONLY,
+    EventWindow,
+    order_group,
+    recorded_trade_updates,
+    recorded_up_to,
+    trade_update_payload,
+)
 from apps.common.errors import NotFound
 
+# Updates replayed from the records are remembered by id (the newest this many) so that their
+# live copies, published while the stream subscribed and read them, are not sent twice.
+REPLAYED_IDS_KEPT = 10_000
 
-def trade_event_stream(account_ids: list[str], *, keepalive: float) -> Iterator[str]:
+
+def trade_event_stream(
+    account_ids: list[str], *, keepalive: float, window: EventWindow = LIVE_ONLY
+) -> Iterator[str]:
+    """The stream's lines: subscribed to the accounts' live updates first, then the recorded
+    ones the window asks for (an update committed meanwhile is in both: sent once), then live
+    ones until the window's end, if it has one, or until the client leaves."""
     loop = asyncio.new_event_loop()
     layer = channel_layers.make_backend("default")  # this stream's own
     groups = [order_group(a) for a in account_ids]
@@ -47,8 +68,16 @@ def trade_event_stream(account_ids: list[str], *, keepalive: float) -> Iterator[
         for group in groups:
             loop.run_until_complete(layer.group_add(group, channel))
         yield ": connected\n\n"
-        sequence = 0
-        while True:
+        replayed: dict[int, None] = {}  # insertion-ordered: the oldest is dropped first
+        if window.replays:
+            for payload in recorded_trade_updates(account_ids, window):
+                replayed[payload["event_id"]] = None
+                if len(replayed) > REPLAYED_IDS_KEPT:
+                    del replayed[next(iter(replayed))]
+                yield _event(payload)
+        if window.until_id is not None and recorded_up_to(window.until_id):
+            return
+        while window.until is None or timezone.now() < window.until:
             if receiving is None:
                 receiving = loop.create_task(layer.receive(channel))
             done, _ = loop.run_until_complete(asyncio.wait({receiving}, timeout=keepalive))
@@ -56,15 +85,14 @@ def trade_event_stream(account_ids: list[str], *, keepalive: float) -> Iterator[
                 yield ": keep-alive\n\n"
                 continue
             message, receiving = receiving.result(), None
-            if message.get("type") != "order.update":
+            if message.get("type") != "order.update" or message.get("event_id") in replayed:
                 continue
+            if window.past_end(message.get("event_id"), None):
+                return
             payload = trade_update_payload(message)
-            if payload is None:
-                continue
-            sequence += 1
-            payload["at"] = payload["timestamp"]
-            payload["event_id"] = sequence
-            yield f"id: {sequence}\ndata: {json.dumps(payload)}\n\n"
+            if payload is not None:
+                payload["event_id"] = message.get("event_id")
+                yield _event(payload)
     finally:
         if receiving is not None:
             receiving.cancel()
@@ -78,6 +106,14 @@ def trade_event_stream(account_ids: list[str], *, keepalive: float) -> Iterator[
         else:
             loop.run_until_complete(layer.close_pools())
         loop.close()
+
+
+def _event(payload: dict[str, Any]) -> str:
+    """An SSE event: the update with Alpaca's ``at`` and ``event_id``, the id as its ``id``."""
+    payload["at"] = payload["timestamp"]
+    event_id = payload.get("event_id")
+    prefix = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{prefix}data: {json.dumps(payload)}\n\n"
 
 
 class StreamSlots:
@@ -136,26 +172,32 @@ class TradeEventsApi(BrokerScope):
 
     @extend_schema(
         operation_id="broker_events_trades",
+        parameters=[TradeEventsInputSerializer],
         responses={200: None},
-        summary="Server-sent events: order updates of the partner's accounts, live",
+        summary="Server-sent events: order updates of the partner's accounts, recorded then live",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
+        query = self.query(TradeEventsInputSerializer)
         accounts = self.partner_accounts()
-        account_id = request.query_params.get("account_id")
-        if account_id:
-            try:
-                accounts = accounts.filter(pk=uuid.UUID(account_id))
-            except ValueError:
-                accounts = accounts.none()
+        if "account_id" in query:
+            accounts = accounts.filter(pk=query["account_id"])
             if not accounts.exists():
                 raise NotFound("account_not_found", "account not found")
         ids = [str(pk) for pk in accounts.values_list("pk", flat=True)]
+        window = EventWindow(
+            since=query.get("since"),
+            until=query.get("until"),
+            since_id=query.get("since_id"),
+            until_id=query.get("until_id"),
+        )
         if not STREAM_SLOTS.take(settings.API_EVENT_STREAMS_PER_PROCESS):
             raise Throttled(
                 wait=settings.API_EVENT_KEEPALIVE_SECONDS,
                 detail="this server holds as many event streams as it serves at once",
             )
-        events = trade_event_stream(ids, keepalive=settings.API_EVENT_KEEPALIVE_SECONDS)
+        events = trade_event_stream(
+            ids, keepalive=settings.API_EVENT_KEEPALIVE_SECONDS, window=window
+        )
         response = StreamingHttpResponse(
             SlotHoldingStream(events), content_type="text/event-stream"
         )

@@ -25,7 +25,7 @@ from apps.orders.choices import OrderType, Side, TimeInForce
 from apps.orders.models import Order
 
 
-def decimal_string(value: Decimal | int | None) -> str | None:
+def decimal_string(value: Decimal | int | str | None) -> str | None:
     """``Decimal('100.000000000')`` -> ``'100'``; never scientific notation, never a float."""
     if value is None:
         return None
@@ -480,6 +480,23 @@ class ActivitiesInputSerializer(InputSerializer):
 
     def validate_activity_types(self, value: str) -> list[str]:
         return [t.strip().upper() for t in value.split(",") if t.strip()]
+
+
+class TradeEventsInputSerializer(InputSerializer):
+    """The SDK's ``GetEventsRequest`` (and ``account_id``): without ``since`` or ``since_id``
+    the stream is live only; ``until`` / ``until_id`` end it."""
+
+    account_id = serializers.UUIDField(required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    since_id = serializers.IntegerField(required=False, min_value=0)
+    until_id = serializers.IntegerField(required=False, min_value=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for by_time, by_id in (("since", "since_id"), ("until", "until_id")):
+            if by_time in attrs and by_id in attrs:
+                raise serializers.ValidationError(f"give {by_time} or {by_id}, not both")
+        return attrs
 
 
 def activity_representation(activity: selectors.Activity) -> dict[str, Any]:

@@ -4,12 +4,17 @@ server-sent events (``/v1/events/trades``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from apps.api.serializers import OrderOutputSerializer
+from apps.api.serializers import OrderOutputSerializer, decimal_string
 from apps.common.rows import select_joined
+from apps.compliance.models import AuditEvent
 from apps.instruments.models import Instrument
+from apps.orders.applier import APPLIER_LABEL
 from apps.orders.models import Order
 
 ORDER_GROUP = "orders.{account_id}"
@@ -27,14 +32,20 @@ def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     order = _order_with_relations(message.get("order_id"))
     if order is None:
         return None
+    return _payload(message, order)
+
+
+def _payload(message: dict[str, Any], order: Order) -> dict[str, Any]:
+    """The figures written as the REST API writes them (``decimal_string``: "580", not
+    "580.00000000")."""
     return {
         "event": message.get("event"),
         "execution_id": message.get("execution_id"),
         "order": OrderOutputSerializer(order).data,
         "timestamp": message.get("at"),
-        "position_qty": message.get("position_qty"),
-        "price": message.get("price"),
-        "qty": message.get("qty"),
+        "position_qty": decimal_string(message.get("position_qty")),
+        "price": decimal_string(message.get("price")),
+        "qty": decimal_string(message.get("qty")),
         "account_id": str(order.account_id),
     }
 
@@ -64,3 +75,90 @@ def _order_with_relations(order_id: Any) -> Order | None:
     order.instrument = instrument
     Order._meta.get_field("replaced_by").set_cached_value(order, replacement)
     return order
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """Which recorded updates a stream starts with and where it ends (the SDK's
+    ``GetEventsRequest``): after ``since_id`` / from ``since``, up to ``until_id`` / ``until``.
+    No lower bound: live updates only. An upper bound: the stream ends past it."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    since_id: int | None = None
+    until_id: int | None = None
+
+    @property
+    def replays(self) -> bool:
+        return self.since is not None or self.since_id is not None
+
+    @property
+    def bounded(self) -> bool:
+        return self.until is not None or self.until_id is not None
+
+    def past_end(self, event_id: int | None, at: dt.datetime | None) -> bool:
+        """An update with this id and time, or the clock at ``at``, is past the window."""
+        if self.until_id is not None and event_id is not None and event_id > self.until_id:
+            return True
+        return self.until is not None and at is not None and at >= self.until
+
+
+LIVE_ONLY = EventWindow()
+REPLAY_PAGE = 500
+
+
+def recorded_trade_updates(account_ids: list[str], window: EventWindow) -> Iterator[dict]:
+    """The order updates the applier recorded for these accounts within ``window``, oldest
+    first, as ``trade_update_payload`` builds live ones (each with its ``event_id``; the order
+    as it is now). Read a page at a time, each page's orders in one query."""
+    recorded = AuditEvent.objects.filter(
+        account_id__in=account_ids, actor_label=APPLIER_LABEL, changes__has_key="update"
+    )
+    if window.since_id is not None:
+        recorded = recorded.filter(id__gt=window.since_id)
+    if window.since is not None:
+        recorded = recorded.filter(occurred_at__gte=window.since)
+    if window.until_id is not None:
+        recorded = recorded.filter(id__lte=window.until_id)
+    if window.until is not None:
+        recorded = recorded.filter(occurred_at__lt=window.until)
+    after = 0
+    while True:
+        page = list(
+            recorded.filter(id__gt=after)
+            .order_by("id")
+            .values_list("id", "object_id", "changes")[:REPLAY_PAGE]
+        )
+        if not page:
+            return
+        orders = Order.objects.select_related("instrument", "replaced_by").in_bulk(
+            {uuid.UUID(object_id) for _, object_id, _ in page}
+        )
+        for event_id, object_id, changes in page:
+            order = orders.get(uuid.UUID(object_id))
+            if order is not None:
+                payload = _payload(_recorded_message(event_id, object_id, changes), order)
+                payload["event_id"] = event_id
+                yield payload
+        after = page[-1][0]
+
+
+def _recorded_message(event_id: int, order_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """The live message (``OrderUpdate.as_message``) an audit entry of the applier records."""
+    return {
+        "type": "order.update",
+        "event": changes["update"],
+        "event_id": event_id,
+        "order_id": order_id,
+        "price": changes.get("price"),
+        "qty": changes.get("qty"),
+        "position_qty": changes.get("position_qty"),
+        "execution_id": changes.get("execution_id"),
+        "at": changes["engine_time"],
+    }
+
+
+def recorded_up_to(event_id: int) -> bool:
+    """Updates up to ``event_id`` are recorded (ids are drawn in order: a row at or past it is
+    committed), so none of them will be live any more."""
+    return AuditEvent.objects.filter(id__gte=event_id).exists()

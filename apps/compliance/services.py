@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
 
 from apps.common.bulk import copy_rows
@@ -63,19 +65,35 @@ class AuditEntry(NamedTuple):
 _encode_changes = DjangoJSONEncoder().encode
 
 
-def audit_many(entries: Sequence[AuditEntry]) -> None:
-    """Append many audit events with one COPY (the applier records thousands per batch). Call
-    it inside the transaction that makes the changes."""
+def audit_many(entries: Sequence[AuditEntry]) -> list[int]:
+    """Append many audit events with one COPY (the applier records thousands per batch) and
+    return their ids, in order. Call it inside the transaction that makes the changes.
+
+    The ids are drawn from the table's sequence first (one statement), since COPY returns
+    nothing: the applier's order updates carry them as their durable event ids."""
     if not entries:
-        return
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_allocate_ids_statement(), [len(entries)])
+        ids = [row[0] for row in cursor.fetchall()]
     now = timezone.now()
-    columns = ["occurred_at", "actor_label", "action", "object_type", "object_id", "account_id"]
+    columns = ["id", "occurred_at", "actor_label", "action", "object_type", "object_id"]
     copy_rows(
         AuditEvent._meta.db_table,
-        [*columns, "changes"],
+        [*columns, "account_id", "changes"],
         (
-            (now, e.actor_label, e.action, e.object_type, e.object_id, e.account_id,
+            (event_id, now, e.actor_label, e.action, e.object_type, e.object_id, e.account_id,
              _encode_changes(e.changes))
-            for e in entries
+            for event_id, e in zip(ids, entries, strict=True)
         ),
     )  # fmt: skip
+    return ids
+
+
+@cache
+def _allocate_ids_statement() -> str:
+    table = AuditEvent._meta.db_table
+    return (
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 (model metadata)
+        "FROM generate_series(1, %s) ORDER BY 1"
+    )

@@ -73,11 +73,13 @@ class OrderUpdate:
     qty: Decimal | None = None
     position_qty: Decimal | None = None
     execution_id: str | None = None
+    event_id: int | None = None  # the id of its audit event, known once the batch is written
 
     def as_message(self) -> dict[str, Any]:
         return {
             "type": "order.update",
             "event": self.event,
+            "event_id": self.event_id,
             "order_id": self.order_id,
             "price": None if self.price is None else str(self.price),
             "qty": None if self.qty is None else str(self.qty),
@@ -163,6 +165,7 @@ class _Batch:
         self.executions: list[tuple] = []  # EXECUTION_COLUMNS
         self.journals: list[JournalEntry] = []
         self.audits: list[AuditEntry] = []
+        self.update_audits: list[int] = []  # per update in result.updates, its audit entry
         self.result = AppliedBatch(shard=shard)
         self.now = timezone.now()
 
@@ -230,7 +233,8 @@ class _Batch:
             key = (order.account_id, order.account.base_currency)
             self.balances.add_cash(key, CashDelta(reserved=-released))
 
-    def audit(self, order: Order, action: str, at: dt.datetime, **changes: Any) -> None:
+    def audit(self, order: Order, action: str, at: dt.datetime, **changes: Any) -> int:
+        """Record a change of the order; returns the entry's place, for ``_update``."""
         changes["engine_time"] = at.isoformat()
         self.audits.append(
             AuditEntry(
@@ -238,6 +242,7 @@ class _Batch:
             )
         )
         self.dirty.add(str(order.pk))
+        return len(self.audits) - 1
 
     def flush(self) -> None:
         """Write everything the batch changed."""
@@ -252,7 +257,9 @@ class _Batch:
                 )
         self.balances.write(["quantity", "average_cost", "realized_pnl", "updated_at"])
         update_rows(Order, [self.orders[oid] for oid in sorted(self.dirty)], ORDER_FIELDS)
-        audit_many(self.audits)
+        event_ids = audit_many(self.audits)
+        for update, entry in zip(self.result.updates, self.update_audits, strict=True):
+            update.event_id = event_ids[entry]
 
 
 def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
@@ -369,7 +376,17 @@ def _attach_references(orders: list[Order]) -> None:
         order.account = accounts[order.account_id]
 
 
-def _update(batch: _Batch, order: Order, event: str, at: dt.datetime, **fields: Any) -> None:
+def _update(
+    batch: _Batch, order: Order, event: str, at: dt.datetime, recorded: int, **fields: Any
+) -> None:
+    """Tell the order's account of ``event`` after the commit. ``recorded`` is the audit entry
+    of the change (``batch.audit``): it keeps the update (``update``: the event, and its
+    fields), and its id is the update's event id, so the recorded updates can be sent again
+    in order (``streaming.recorded_trade_updates``)."""
+    batch.audits[recorded].changes.update(
+        update=event, **{name: value for name, value in fields.items() if value is not None}
+    )
+    batch.update_audits.append(recorded)
     batch.result.updates.append(
         OrderUpdate(
             account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
@@ -394,8 +411,8 @@ def _on_accepted(batch: _Batch, event: tuple) -> None:
     _set_status(order, OrderStatus.NEW)
     order.accepted_at = at
     order.engine_sequence = event[1]
-    batch.audit(order, "order.accepted", at, seq=event[1])
-    _update(batch, order, "new", at)
+    recorded = batch.audit(order, "order.accepted", at, seq=event[1])
+    _update(batch, order, "new", at, recorded)
 
 
 def _on_rejected(batch: _Batch, event: tuple) -> None:
@@ -410,12 +427,12 @@ def _on_rejected(batch: _Batch, event: tuple) -> None:
         order.reject_message = f"Rejected by the matching engine: {reason.replace('_', ' ')}."
         order.rejected_at = at
         batch.release(order)
-        batch.audit(order, "order.rejected", at, reason=reason, seq=seq)
-        _update(batch, order, "rejected", at)
+        recorded = batch.audit(order, "order.rejected", at, reason=reason, seq=seq)
+        _update(batch, order, "rejected", at, recorded)
     elif request == "cancel" and order.status == OrderStatus.PENDING_CANCEL:
         order.status = _live_status(order)
-        batch.audit(order, "order.cancel_rejected", at, reason=reason, seq=seq)
-        _update(batch, order, "order_cancel_rejected", at)
+        recorded = batch.audit(order, "order.cancel_rejected", at, reason=reason, seq=seq)
+        _update(batch, order, "order_cancel_rejected", at, recorded)
     elif request == "replace":
         replacement = next(
             (
@@ -433,12 +450,12 @@ def _on_rejected(batch: _Batch, event: tuple) -> None:
             )
             replacement.rejected_at = at
             batch.release(replacement)
-            batch.audit(replacement, "order.rejected", at, reason=reason, seq=seq)
-            _update(batch, replacement, "rejected", at)
+            recorded = batch.audit(replacement, "order.rejected", at, reason=reason, seq=seq)
+            _update(batch, replacement, "rejected", at, recorded)
         if order.status == OrderStatus.PENDING_REPLACE:
             order.status = _live_status(order)
-            batch.audit(order, "order.replace_rejected", at, reason=reason, seq=seq)
-            _update(batch, order, "order_replace_rejected", at)
+            recorded = batch.audit(order, "order.replace_rejected", at, reason=reason, seq=seq)
+            _update(batch, order, "order_replace_rejected", at, recorded)
 
 
 def _on_trade(batch: _Batch, event: tuple) -> None:
@@ -536,12 +553,15 @@ def _fill(
             batch.now,
         )
     )
-    batch.audit(order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status)
+    recorded = batch.audit(
+        order, "order.filled", at, seq=seq, price=price, qty=qty, status=order.status
+    )
     _update(
         batch,
         order,
         event,
         at,
+        recorded,
         price=price,
         qty=qty,
         position_qty=position_qty,
@@ -629,14 +649,16 @@ def _on_canceled(batch: _Batch, event: tuple) -> None:
         order.quantity -= canceled
         keep = order.reserved_amount * (leaves_before - canceled) / leaves_before
         batch.release(order, order.reserved_amount - keep)
-        batch.audit(order, "order.decremented", at, seq=seq, reason=reason, canceled_qty=canceled)
-        _update(batch, order, "replaced", at, qty=order.quantity)
+        recorded = batch.audit(
+            order, "order.decremented", at, seq=seq, reason=reason, canceled_qty=canceled
+        )
+        _update(batch, order, "replaced", at, recorded, qty=order.quantity)
         return
     order.status = OrderStatus.CANCELED  # the engine's word is final from any live state
     order.canceled_at = at
     batch.release(order)
-    batch.audit(order, "order.canceled", at, seq=seq, reason=reason)
-    _update(batch, order, "canceled", at)
+    recorded = batch.audit(order, "order.canceled", at, seq=seq, reason=reason)
+    _update(batch, order, "canceled", at, recorded)
 
 
 def _on_expired(batch: _Batch, event: tuple) -> None:
@@ -648,8 +670,8 @@ def _on_expired(batch: _Batch, event: tuple) -> None:
     order.status = OrderStatus.EXPIRED
     order.expired_at = at
     batch.release(order)
-    batch.audit(order, "order.expired", at, seq=seq, reason=reason)
-    _update(batch, order, "expired", at)
+    recorded = batch.audit(order, "order.expired", at, seq=seq, reason=reason)
+    _update(batch, order, "expired", at, recorded)
 
 
 def _on_replaced(batch: _Batch, event: tuple) -> None:
@@ -666,12 +688,12 @@ def _on_replaced(batch: _Batch, event: tuple) -> None:
     new.status = _live_status(new)
     new.accepted_at = at
     new.engine_sequence = old.engine_sequence if priority_kept else seq
-    batch.audit(
+    old_recorded = batch.audit(
         old, "order.replaced", at, seq=seq, replaced_by=str(new.pk), priority_kept=priority_kept
     )
-    batch.audit(new, "order.accepted", at, seq=seq, replaces=str(old.pk))
-    _update(batch, old, "replaced", at)
-    _update(batch, new, "new", at)
+    new_recorded = batch.audit(new, "order.accepted", at, seq=seq, replaces=str(old.pk))
+    _update(batch, old, "replaced", at, old_recorded)
+    _update(batch, new, "new", at, new_recorded)
 
 
 def _on_triggered(batch: _Batch, event: tuple) -> None:

@@ -3,6 +3,7 @@ processes between the order service and the database."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from alpaca.broker.requests import GetEventsRequest
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
 from alpaca.trading.requests import (
@@ -24,6 +26,7 @@ from django.db import connection
 from django.test import override_settings
 
 from apps.clients.models import Account
+from apps.compliance.models import AuditEvent
 from apps.matching.commands import now_ns
 from apps.matching.engine import SetSession
 from apps.matching.transport import delete_prefix_keys, publish_commands
@@ -331,3 +334,38 @@ def test_many_concurrent_orders_keep_every_invariant(stack, demo, server_url):
         )
         xom_orders = Order.objects.filter(account=account, instrument__symbol="XOM")
         assert filled == sum(o.filled_quantity for o in xom_orders)
+
+
+def test_a_partner_replays_recorded_trade_events_and_resumes_after_an_event_id(
+    stack, demo, server_url
+):
+    partner, maker = demo.broker(server_url), demo.trading(server_url, MAKER)
+    account = demo.accounts["DEMO0006"]  # opened by the partner
+    maker.submit_order(limit("SPY", 4, OrderSide.SELL, 580))
+    bid = partner.submit_order_for_account(account.pk, limit("SPY", 4, OrderSide.BUY, 580))
+    final(demo.trading(server_url, "DEMO0006"), bid.id, OrderStatus.FILLED)
+    recorded = list(
+        AuditEvent.objects.filter(object_id=str(bid.id), changes__has_key="update")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    assert len(recorded) == 2  # accepted, filled
+
+    def events(**window) -> list[dict]:
+        """The SDK's stream of the window (it ends at until_id), this order's events."""
+        every = [json.loads(e) for e in partner.get_trade_events(GetEventsRequest(**window))]
+        return [e for e in every if e["order"]["id"] == str(bid.id)]
+
+    replayed = events(since_id=recorded[0] - 1, until_id=recorded[-1])
+    assert [(e["event"], e["event_id"]) for e in replayed] == [
+        ("new", recorded[0]),
+        ("fill", recorded[1]),
+    ]
+    fill = replayed[-1]
+    execution = Execution.objects.get(order_id=bid.id)
+    assert (fill["price"], fill["qty"], fill["position_qty"]) == ("580", "4", "4")
+    assert fill["execution_id"] == str(execution.pk)
+    assert fill["order"]["status"] == "filled"
+
+    resumed = events(since_id=recorded[0], until_id=recorded[-1])  # after the last one seen
+    assert [(e["event"], e["event_id"]) for e in resumed] == [("fill", recorded[-1])]

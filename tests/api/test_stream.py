@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -16,7 +17,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from apps.api.streaming import order_group
+from apps.api.streaming import EventWindow, order_group
+from apps.compliance.models import AuditEvent
 from brokerage.asgi import application
 from tests.orders.factories import OrderFactory
 from tests.processes import ProcessManager, start_daphne, start_web, wait_until
@@ -24,10 +26,11 @@ from tests.processes import ProcessManager, start_daphne, start_web, wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def update_for(order, event: str = "fill") -> dict:
+def update_for(order, event: str = "fill", event_id: int = 1) -> dict:
     return {
         "type": "order.update",
         "event": event,
+        "event_id": event_id,
         "order_id": str(order.pk),
         "price": "229.5",
         "qty": "10",
@@ -248,3 +251,53 @@ def test_a_web_process_refuses_streams_over_its_cap_and_frees_a_slot_when_the_cl
         )
     finally:
         manager.stop_all()
+
+
+def recorded_update(order, event: str) -> AuditEvent:
+    """An order update as the applier records it with its audit event."""
+    return AuditEvent.objects.create(
+        actor_label="applier",
+        action="order.canceled",
+        object_type="orders.order",
+        object_id=str(order.pk),
+        account_id=order.account_id,
+        changes={"update": event, "engine_time": "2026-11-23T15:00:00.123456+00:00"},
+    )
+
+
+def test_a_replaying_stream_sends_an_update_both_recorded_and_live_once():
+    from apps.api.events import trade_event_stream
+
+    order = OrderFactory(status="canceled")
+    older, newest = recorded_update(order, "new"), recorded_update(order, "canceled")
+    stream = trade_event_stream(
+        [str(order.account_id)], keepalive=0.05, window=EventWindow(since_id=older.pk - 1)
+    )
+    assert next(stream) == ": connected\n\n"
+    layer = get_channel_layer()
+    group = order_group(order.account_id)
+    # Published as the stream subscribed: the newest recorded update, then one after it.
+    async_to_sync(layer.group_send)(group, update_for(order, "canceled", event_id=newest.pk))
+    async_to_sync(layer.group_send)(group, update_for(order, "fill", event_id=newest.pk + 1))
+
+    lines = itertools.islice(stream, 60)  # the events, then keep-alives for about 3 s
+    sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
+    stream.close()
+    assert [(e["event"], e["event_id"]) for e in sent] == [
+        ("new", older.pk),
+        ("canceled", newest.pk),
+        ("fill", newest.pk + 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["since_id=-1", "since_id=abc", "since=yesterday", "since_id=5&since=2026-12-01T00:00:00Z"],
+)
+def test_a_bad_event_window_is_a_clear_error(demo, live_server, query):
+    response = requests.get(
+        f"{live_server.url}/v1/events/trades?{query}", auth=demo.keys["partner"], timeout=10
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == 42210000
+    assert response.json()["message"]
