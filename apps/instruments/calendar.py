@@ -6,6 +6,7 @@ import datetime as dt
 
 from apps.instruments.choices import AssetClass
 from apps.instruments.models import Holiday, Instrument, SettlementCycle
+from apps.instruments.selectors import ReferenceCopies
 
 # US market conventions, used when no SettlementCycle row overrides them: T+1 for securities
 # since May 2024, same day for crypto and for futures (variation margin is settled daily).
@@ -42,3 +43,16 @@ def settle_date(instrument: Instrument, trade_date: dt.date) -> dt.date:
         if is_business_day(venue.pk, day, is_24x7=venue.is_24x7):
             days -= 1
     return day
+
+
+_settle_dates: ReferenceCopies[dt.date] = ReferenceCopies()
+
+
+def cached_settle_date(instrument: Instrument, trade_date: dt.date) -> dt.date:
+    """``settle_date``, kept by this process until reference data changes
+    (``selectors.ReferenceCopies``): the applier needs one for every trade, and reading the
+    cycle and the holidays cost it more than the rest of a small batch's reads."""
+    key = (instrument.asset_class, instrument.venue_id, trade_date)
+    settles = _settle_dates.get(key, lambda: settle_date(instrument, trade_date))
+    assert settles is not None  # settle_date always answers
+    return settles

@@ -27,7 +27,32 @@ from apps.instruments.choices import (
 )
 
 
-class Venue(models.Model):
+class ReferenceData(models.Model):
+    """Rows the processes keep copies of (``selectors.ReferenceCopies``: instruments with their
+    venue for order entry, settlement dates for the applier): every save or delete tells them.
+    ``QuerySet.update`` does not come here: whoever updates these in bulk calls
+    ``selectors.instruments_changed`` itself."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _reference_data_changed()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _reference_data_changed()
+        return deleted
+
+
+def _reference_data_changed() -> None:
+    from apps.instruments.selectors import instruments_changed  # selectors import this module
+
+    instruments_changed()
+
+
+class Venue(ReferenceData):
     """Where an instrument trades; it owns the trading calendar (sessions and holidays)."""
 
     mic = models.CharField("MIC", max_length=10, unique=True)
@@ -42,15 +67,6 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.mic
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        _instruments_changed()  # order entry's copies of instruments carry their venue
-
-    def delete(self, *args, **kwargs):
-        deleted = super().delete(*args, **kwargs)
-        _instruments_changed()
-        return deleted
 
 
 class TradingSession(models.Model):
@@ -74,7 +90,7 @@ class TradingSession(models.Model):
         return f"{self.venue} {self.phase} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
 
 
-class Holiday(models.Model):
+class Holiday(ReferenceData):
     """A day the venue is closed, or closes early (a half day) when ``early_close`` is set."""
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="holidays")
@@ -96,7 +112,7 @@ class Holiday(models.Model):
         return self.early_close is not None
 
 
-class SettlementCycle(models.Model):
+class SettlementCycle(ReferenceData):
     """Business days from trade to settlement per asset class (T+1 US equities, T+0 crypto)."""
 
     asset_class = models.CharField(max_length=10, choices=AssetClass.choices, unique=True)
@@ -108,7 +124,7 @@ class SettlementCycle(models.Model):
         return f"{self.get_asset_class_display()} T+{self.days}"
 
 
-class Instrument(models.Model):
+class Instrument(ReferenceData):
     """Anything an order can name. One table for every asset class; the class-specific fields are
     required by database constraints for their class (a bond has a coupon, an option a strike)."""
 
@@ -243,21 +259,3 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        _instruments_changed()
-
-    def delete(self, *args, **kwargs):
-        deleted = super().delete(*args, **kwargs)
-        _instruments_changed()
-        return deleted
-
-
-def _instruments_changed() -> None:
-    """Order entry serves instruments from per-process copies (``selectors.instrument_for_order``):
-    every write of an instrument or venue tells them. ``QuerySet.update`` does not come here:
-    whoever updates instruments in bulk calls ``selectors.instruments_changed`` itself."""
-    from apps.instruments.selectors import instruments_changed  # selectors import this module
-
-    instruments_changed()

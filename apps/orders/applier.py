@@ -29,7 +29,7 @@ from apps.common.decimals import plain
 from apps.common.publisher import GroupPublisher
 from apps.common.rows import update_one
 from apps.compliance.services import AuditEntry, audit_many
-from apps.instruments.calendar import settle_date
+from apps.instruments.calendar import cached_settle_date
 from apps.instruments.models import Instrument, Venue
 from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
@@ -223,7 +223,7 @@ class _Batch:
         key = (instrument.asset_class, instrument.venue_id, trade_date)
         settles = self.settle_dates.get(key)
         if settles is None:
-            settles = self.settle_dates[key] = settle_date(instrument, trade_date)
+            settles = self.settle_dates[key] = cached_settle_date(instrument, trade_date)
         return settles
 
     def release(self, order: Order, amount: Decimal | None = None) -> None:

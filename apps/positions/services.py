@@ -17,6 +17,7 @@ from apps.clients.models import Account
 from apps.common.bulk import copy_rows, fetch_objects, server_cursor, update_rows
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
+from apps.instruments.selectors import instrument_id
 from apps.positions.choices import JournalKind, LedgerAccountKind
 from apps.positions.models import CashBalance, Journal, LedgerAccount, Position, Posting
 
@@ -143,11 +144,12 @@ def _materialize(legs: list[Leg], into: LockedBalances | None) -> None:
         elif ledger.kind == K.CLIENT_SECURITIES:
             securities[(ledger.account_id, leg.asset)] += leg.amount
     if securities:
-        ids = dict(
-            Instrument.objects.filter(symbol__in={symbol for _, symbol in securities}).values_list(
-                "symbol", "pk"
-            )
-        )
+        ids: dict[str, int] = {}
+        for symbol in {symbol for _, symbol in securities}:
+            found = instrument_id(symbol)
+            if found is None:
+                raise LookupError(f"a securities leg in {symbol!r}, which no instrument has")
+            ids[symbol] = found
         securities = {
             (account_id, ids[symbol]): q for (account_id, symbol), q in securities.items()
         }
