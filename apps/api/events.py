@@ -87,7 +87,7 @@ def trade_event_stream(
             message, receiving = receiving.result(), None
             if message.get("type") != "order.update" or message.get("event_id") in replayed:
                 continue
-            if window.past_end(message.get("event_id"), None):
+            if window.past_end(message.get("event_id"), timezone.now()):
                 return
             payload = trade_update_payload(message)
             if payload is not None:

@@ -92,15 +92,11 @@ class EventWindow:
     def replays(self) -> bool:
         return self.since is not None or self.since_id is not None
 
-    @property
-    def bounded(self) -> bool:
-        return self.until is not None or self.until_id is not None
-
-    def past_end(self, event_id: int | None, at: dt.datetime | None) -> bool:
-        """An update with this id and time, or the clock at ``at``, is past the window."""
+    def past_end(self, event_id: int | None, now: dt.datetime) -> bool:
+        """A live update with this id, arriving at ``now``, is past the window."""
         if self.until_id is not None and event_id is not None and event_id > self.until_id:
             return True
-        return self.until is not None and at is not None and at >= self.until
+        return self.until is not None and now >= self.until
 
 
 LIVE_ONLY = EventWindow()

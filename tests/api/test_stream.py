@@ -301,3 +301,22 @@ def test_a_bad_event_window_is_a_clear_error(demo, live_server, query):
     assert response.status_code == 422
     assert response.json()["code"] == 42210000
     assert response.json()["message"]
+
+
+def test_a_live_stream_ends_at_the_first_update_past_until_id():
+    from apps.api.events import trade_event_stream
+
+    order = OrderFactory(status="new")
+    last = recorded_update(order, "new")  # the newest record: ids after it are still to come
+    stream = trade_event_stream(
+        [str(order.account_id)], keepalive=0.05, window=EventWindow(until_id=last.pk + 1)
+    )
+    assert next(stream) == ": connected\n\n"
+    layer, group = get_channel_layer(), order_group(order.account_id)
+    async_to_sync(layer.group_send)(group, update_for(order, "fill", event_id=last.pk + 1))
+    async_to_sync(layer.group_send)(group, update_for(order, "canceled", event_id=last.pk + 2))
+
+    lines = list(itertools.islice(stream, 60))  # ends by itself: fewer lines than asked for
+    assert len(lines) < 60
+    sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
+    assert [e["event"] for e in sent] == ["fill"]
