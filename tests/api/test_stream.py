@@ -16,6 +16,7 @@ from alpaca.trading.stream import TradingStream
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from apps.api.streaming import EventWindow, order_group
 from apps.compliance.models import AuditEvent
@@ -320,3 +321,20 @@ def test_a_live_stream_ends_at_the_first_update_past_until_id():
     assert len(lines) < 60
     sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
     assert [e["event"] for e in sent] == ["fill"]
+
+
+def test_a_window_in_time_replays_what_was_recorded_in_it_and_ends():
+    from apps.api.events import trade_event_stream
+
+    order = OrderFactory(status="canceled")
+    before = timezone.now()
+    first, second = recorded_update(order, "new"), recorded_update(order, "canceled")
+    window = EventWindow(since=before, until=timezone.now())  # a window already over
+
+    lines = list(trade_event_stream([str(order.account_id)], keepalive=0.05, window=window))
+
+    sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
+    assert [(e["event"], e["event_id"]) for e in sent] == [
+        ("new", first.pk),
+        ("canceled", second.pk),
+    ]
