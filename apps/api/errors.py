@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -63,6 +65,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if order is not None:
             body["order_id"] = str(order.pk)
         return Response(body, status=exc.http_status)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        # The web server's statement timeout (gunicorn.conf.py): its transaction rolled back.
+        return Response(
+            {
+                "code": "database_timeout",
+                "message": "The database did not answer in time; nothing was changed. Retry.",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("resource not found")
     elif isinstance(exc, DjangoPermissionDenied):

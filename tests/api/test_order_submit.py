@@ -4,15 +4,20 @@ are known, and how the symbol is found."""
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 
 import pytest
+import requests
+from django.db import transaction
 from django.test import Client
 
 from apps.api.selectors import asset_id_for
 from apps.orders.models import Order
+from apps.positions.models import CashBalance
 from tests.api.factories import issue_trading_key
 from tests.instruments.factories import CryptoFactory
+from tests.processes import ProcessManager, start_web
 from tests.trading import funded_account
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +69,30 @@ def test_an_unknown_symbol_is_refused_in_the_sdk_shape(post_order):
 
     assert response.status_code == 422
     assert "NOPE" in response.json()["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_stuck_behind_a_lock_is_a_503_and_leaves_nothing_behind(demo, tmp_path):
+    account = demo.accounts["DEMO0001"]
+    manager = ProcessManager(tmp_path, DATABASE_STATEMENT_TIMEOUT_MS="500")
+    try:
+        url = start_web(manager)
+        key_id, secret = demo.keys["DEMO0001"]
+        with transaction.atomic():  # another writer holds the account's cash row
+            CashBalance.objects.select_for_update().get(account=account, currency="USD")
+            started = time.monotonic()
+            response = requests.post(
+                f"{url}/v2/orders",
+                json={"symbol": "AAPL", "qty": "1", "side": "buy", "type": "limit",
+                      "time_in_force": "day", "limit_price": "229", "client_order_id": "stuck-1"},
+                headers={"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret},
+                timeout=10,
+            )  # fmt: skip
+            waited = time.monotonic() - started
+        assert response.status_code == 503
+        assert response.json()["code"] == "database_timeout"
+        assert response.headers["Retry-After"] == "1"
+        assert waited < 5  # the statement timeout, not the client's
+        assert not Order.objects.filter(client_order_id="stuck-1").exists()
+    finally:
+        manager.stop_all()
