@@ -483,8 +483,9 @@ class ActivitiesInputSerializer(InputSerializer):
 
 
 class TradeEventsInputSerializer(InputSerializer):
-    """The SDK's ``GetEventsRequest`` (and ``account_id``): without ``since`` or ``since_id``
-    the stream is live only; ``until`` / ``until_id`` end it."""
+    """The SDK's ``GetEventsRequest`` (and ``account_id``), with Alpaca's rules: without
+    ``since`` or ``since_id`` the stream is live only; ``since`` and ``since_id`` exclude each
+    other; ``until`` needs ``since``, ``until_id`` needs ``since_id``, and either ends it."""
 
     account_id = serializers.UUIDField(required=False)
     since = serializers.DateTimeField(required=False)
@@ -493,9 +494,11 @@ class TradeEventsInputSerializer(InputSerializer):
     until_id = serializers.IntegerField(required=False, min_value=0)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for by_time, by_id in (("since", "since_id"), ("until", "until_id")):
-            if by_time in attrs and by_id in attrs:
-                raise serializers.ValidationError(f"give {by_time} or {by_id}, not both")
+        if "since" in attrs and "since_id" in attrs:
+            raise serializers.ValidationError("give since or since_id, not both")
+        for end, start in (("until", "since"), ("until_id", "since_id")):
+            if end in attrs and start not in attrs:
+                raise serializers.ValidationError(f"{end} needs {start}")
         return attrs
 
 

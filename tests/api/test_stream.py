@@ -293,7 +293,14 @@ def test_a_replaying_stream_sends_an_update_both_recorded_and_live_once():
 
 @pytest.mark.parametrize(
     "query",
-    ["since_id=-1", "since_id=abc", "since=yesterday", "since_id=5&since=2026-12-01T00:00:00Z"],
+    [
+        "since_id=-1",
+        "since_id=abc",
+        "since=yesterday",
+        "since_id=5&since=2026-12-01T00:00:00Z",
+        "until_id=9",
+        "until=2026-12-01T00:00:00Z",
+    ],
 )
 def test_a_bad_event_window_is_a_clear_error(demo, live_server, query):
     response = requests.get(
@@ -309,9 +316,8 @@ def test_a_live_stream_ends_at_the_first_update_past_until_id():
 
     order = OrderFactory(status="new")
     last = recorded_update(order, "new")  # the newest record: ids after it are still to come
-    stream = trade_event_stream(
-        [str(order.account_id)], keepalive=0.05, window=EventWindow(until_id=last.pk + 1)
-    )
+    window = EventWindow(since_id=last.pk, until_id=last.pk + 1)  # nothing to replay yet
+    stream = trade_event_stream([str(order.account_id)], keepalive=0.05, window=window)
     assert next(stream) == ": connected\n\n"
     layer, group = get_channel_layer(), order_group(order.account_id)
     async_to_sync(layer.group_send)(group, update_for(order, "fill", event_id=last.pk + 1))
