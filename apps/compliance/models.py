@@ -26,6 +26,7 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="audit_events",
+        db_index=False,  # the (account, id) index below serves it
     )
     changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
@@ -35,6 +36,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["action"]),
             models.Index(fields=["object_type", "object_id"]),
+            # An account's events in order: a partner's trade events replayed after an id, a
+            # page at a time (apps/api/streaming.py), and the foreign key's own lookups.
+            models.Index(fields=["account", "id"], name="audit_account_id_idx"),
         ]
 
     def __str__(self) -> str:
