@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import OperationalError
 from django.http import Http404
-from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from apps.common.errors import DomainError
+from apps.common.errors import DomainError, is_statement_timeout
 
 # DRF exception -> (HTTP status, Alpaca-style numeric code)
 _CODES: list[tuple[type[exceptions.APIException], int, int]] = [
@@ -65,8 +63,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if order is not None:
             body["order_id"] = str(order.pk)
         return Response(body, status=exc.http_status)
-    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
-        # The web server's statement timeout (gunicorn.conf.py): its transaction rolled back.
+    if is_statement_timeout(exc):  # its transaction rolled back
         return Response(
             {
                 "code": "database_timeout",

@@ -45,3 +45,12 @@ class Conflict(DomainError):
     """The object is not in a state that allows the change (an invalid state transition)."""
 
     http_status = 409
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """The web server's statement timeout cancelled a statement (gunicorn.conf.py): the request's
+    transaction rolled back, and a retry may well succeed."""
+    from django.db import OperationalError
+    from psycopg.errors import QueryCanceled
+
+    return isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled)

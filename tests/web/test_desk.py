@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +17,7 @@ from apps.marketdata.models import Bar as MinuteBar
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
 from apps.orders.services import order_submit
+from tests import processes
 from tests.clients.factories import ClientFactory, ClientUserFactory, UserFactory
 from tests.instruments.factories import EquityFactory
 from tests.trading import funded_account, holding
@@ -466,3 +469,27 @@ def test_blotter_query_budgets(browser, trader, aapl, django_assert_max_num_quer
     _busy_account(account, aapl, 30)
     with django_assert_max_num_queries(budget):
         assert browser.get(reverse(name, args=[account.pk]), **HTMX).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_stuck_behind_a_lock_gets_a_busy_page_and_changes_nothing(browser, trader, aapl):
+    account = trader[1]
+    with psycopg.connect(
+        processes.test_database_url()
+    ) as holder:  # another writer holds the cash row
+        holder.execute(
+            "SELECT 1 FROM positions_cashbalance WHERE account_id = %s FOR UPDATE", [account.pk]
+        )
+        with connection.cursor() as cursor:  # the web server's timeout, shortened
+            cursor.execute("SET statement_timeout = 300")
+        try:
+            response = browser.post(
+                reverse("desk-ticket", args=[account.pk]), ticket(account), **HTMX
+            )
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "nothing was changed" in response.content.decode()
+    assert not Order.objects.filter(account=account).exists()
