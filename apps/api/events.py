@@ -91,7 +91,6 @@ def trade_event_stream(
                 return
             payload = trade_update_payload(message)
             if payload is not None:
-                payload["event_id"] = message.get("event_id")
                 yield _event(payload)
     finally:
         if receiving is not None:
@@ -116,26 +115,8 @@ def _event(payload: dict[str, Any]) -> str:
     return f"{prefix}data: {json.dumps(payload)}\n\n"
 
 
-class StreamSlots:
-    """The event streams this process holds, up to a limit read at each request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.held = 0
-
-    def take(self, limit: int) -> bool:
-        with self._lock:
-            if self.held >= limit:
-                return False
-            self.held += 1
-            return True
-
-    def free(self) -> None:
-        with self._lock:
-            self.held -= 1
-
-
-STREAM_SLOTS = StreamSlots()
+# The event streams this process may hold at once, one slot each.
+STREAM_SLOTS = threading.BoundedSemaphore(settings.API_EVENT_STREAMS_PER_PROCESS)
 
 
 class SlotHoldingStream:
@@ -153,7 +134,7 @@ class SlotHoldingStream:
         if self._open:
             self._open = False
             self._events.close()
-            STREAM_SLOTS.free()
+            STREAM_SLOTS.release()
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -190,7 +171,7 @@ class TradeEventsApi(BrokerScope):
             since_id=query.get("since_id"),
             until_id=query.get("until_id"),
         )
-        if not STREAM_SLOTS.take(settings.API_EVENT_STREAMS_PER_PROCESS):
+        if not STREAM_SLOTS.acquire(blocking=False):
             raise Throttled(
                 wait=settings.API_EVENT_KEEPALIVE_SECONDS,
                 detail="this server holds as many event streams as it serves at once",

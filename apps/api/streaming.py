@@ -40,6 +40,7 @@ def _payload(message: dict[str, Any], order: Order) -> dict[str, Any]:
     "580.00000000")."""
     return {
         "event": message.get("event"),
+        "event_id": message.get("event_id"),
         "execution_id": message.get("execution_id"),
         "order": OrderOutputSerializer(order).data,
         "timestamp": message.get("at"),
@@ -133,9 +134,7 @@ def recorded_trade_updates(account_ids: list[str], window: EventWindow) -> Itera
         for event_id, object_id, changes in page:
             order = orders.get(uuid.UUID(object_id))
             if order is not None:
-                payload = _payload(_recorded_message(event_id, object_id, changes), order)
-                payload["event_id"] = event_id
-                yield payload
+                yield _payload(_recorded_message(event_id, object_id, changes), order)
         after = page[-1][0]
 
 
@@ -143,14 +142,10 @@ def _recorded_message(event_id: int, order_id: str, changes: dict[str, Any]) -> 
     """The live message (``OrderUpdate.as_message``) an audit entry of the applier records."""
     return {
         "type": "order.update",
-        "event": changes["update"],
         "event_id": event_id,
         "order_id": order_id,
-        "price": changes.get("price"),
-        "qty": changes.get("qty"),
-        "position_qty": changes.get("position_qty"),
-        "execution_id": changes.get("execution_id"),
         "at": changes["engine_time"],
+        **changes["update"],
     }
 
 

@@ -75,17 +75,25 @@ class OrderUpdate:
     execution_id: str | None = None
     event_id: int | None = None  # the id of its audit event, known once the batch is written
 
-    def as_message(self) -> dict[str, Any]:
+    def details(self) -> dict[str, str | None]:
+        """What the update tells beyond its order, time and id: sent in its message, and kept
+        with its audit event, from which a replay sends it again
+        (``streaming.recorded_trade_updates``)."""
         return {
-            "type": "order.update",
             "event": self.event,
-            "event_id": self.event_id,
-            "order_id": self.order_id,
             "price": None if self.price is None else str(self.price),
             "qty": None if self.qty is None else str(self.qty),
             "position_qty": None if self.position_qty is None else str(self.position_qty),
             "execution_id": self.execution_id,
+        }
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "type": "order.update",
+            "event_id": self.event_id,
+            "order_id": self.order_id,
             "at": self.at.isoformat(),
+            **self.details(),
         }
 
 
@@ -380,18 +388,15 @@ def _update(
     batch: _Batch, order: Order, event: str, at: dt.datetime, recorded: int, **fields: Any
 ) -> None:
     """Tell the order's account of ``event`` after the commit. ``recorded`` is the audit entry
-    of the change (``batch.audit``): it keeps the update (``update``: the event, and its
-    fields), and its id is the update's event id, so the recorded updates can be sent again
-    in order (``streaming.recorded_trade_updates``)."""
-    batch.audits[recorded].changes.update(
-        update=event, **{name: value for name, value in fields.items() if value is not None}
+    of the change (``batch.audit``): it keeps the update's details (``update``), and its id is
+    the update's event id, so the recorded updates can be sent again in order
+    (``streaming.recorded_trade_updates``)."""
+    update = OrderUpdate(
+        account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
     )
+    batch.audits[recorded].changes["update"] = update.details()
     batch.update_audits.append(recorded)
-    batch.result.updates.append(
-        OrderUpdate(
-            account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
-        )
-    )
+    batch.result.updates.append(update)
 
 
 def _set_status(order: Order, status: str) -> None:

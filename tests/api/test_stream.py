@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from apps.api.events import trade_event_stream
 from apps.api.streaming import EventWindow, order_group
 from apps.compliance.models import AuditEvent
 from brokerage.asgi import application
@@ -39,6 +40,16 @@ def update_for(order, event: str = "fill", event_id: int = 1) -> dict:
         "execution_id": "5d1a6b0e-3b4c-4d2e-8f00-0123456789ab",
         "at": "2026-11-23T15:00:00.123456Z",
     }
+
+
+def open_event_stream(url: str, key: tuple[str, str]) -> requests.Response:
+    return requests.get(
+        url + "/v1/events/trades",
+        auth=key,
+        stream=True,
+        timeout=10,
+        headers={"Accept": "text/event-stream"},
+    )
 
 
 def test_stream_authenticates_listens_and_relays_order_updates(demo):
@@ -138,13 +149,7 @@ def test_sse_trade_events_stream_the_partners_order_updates(demo, live_server):
     account = demo.accounts["DEMO0006"]
     order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
     key_id, secret = demo.keys["partner"]
-    response = requests.get(
-        live_server.url + "/v1/events/trades",
-        auth=(key_id, secret),
-        stream=True,
-        timeout=10,
-        headers={"Accept": "text/event-stream"},
-    )
+    response = open_event_stream(live_server.url, (key_id, secret))
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
     lines = response.iter_lines(chunk_size=1, decode_unicode=True)
@@ -161,8 +166,6 @@ def test_sse_trade_events_stream_the_partners_order_updates(demo, live_server):
 
 
 def test_sse_trade_events_lose_nothing_across_keep_alives():
-    from apps.api.events import trade_event_stream
-
     order = OrderFactory(status="new")
     stream = trade_event_stream([str(order.account_id)], keepalive=0.05)
     assert next(stream) == ": connected\n\n"
@@ -176,16 +179,6 @@ def test_sse_trade_events_lose_nothing_across_keep_alives():
     event = next(line for line in stream if line.startswith("id: "))
     assert json.loads(event.split("data: ", 1)[1])["event"] == "canceled"
     stream.close()
-
-
-def open_event_stream(url: str, key: tuple[str, str]) -> requests.Response:
-    return requests.get(
-        url + "/v1/events/trades",
-        auth=key,
-        stream=True,
-        timeout=10,
-        headers={"Accept": "text/event-stream"},
-    )
 
 
 def test_event_streams_leave_the_web_server_free_and_outlive_its_worker_timeout(demo, tmp_path):
@@ -262,13 +255,11 @@ def recorded_update(order, event: str) -> AuditEvent:
         object_type="orders.order",
         object_id=str(order.pk),
         account_id=order.account_id,
-        changes={"update": event, "engine_time": "2026-11-23T15:00:00.123456+00:00"},
+        changes={"update": {"event": event}, "engine_time": "2026-11-23T15:00:00.123456+00:00"},
     )
 
 
 def test_a_replaying_stream_sends_an_update_both_recorded_and_live_once():
-    from apps.api.events import trade_event_stream
-
     order = OrderFactory(status="canceled")
     older, newest = recorded_update(order, "new"), recorded_update(order, "canceled")
     stream = trade_event_stream(
@@ -312,8 +303,6 @@ def test_a_bad_event_window_is_a_clear_error(demo, live_server, query):
 
 
 def test_a_live_stream_ends_at_the_first_update_past_until_id():
-    from apps.api.events import trade_event_stream
-
     order = OrderFactory(status="new")
     last = recorded_update(order, "new")  # the newest record: ids after it are still to come
     window = EventWindow(since_id=last.pk, until_id=last.pk + 1)  # nothing to replay yet
@@ -330,8 +319,6 @@ def test_a_live_stream_ends_at_the_first_update_past_until_id():
 
 
 def test_a_window_in_time_replays_what_was_recorded_in_it_and_ends():
-    from apps.api.events import trade_event_stream
-
     order = OrderFactory(status="canceled")
     before = timezone.now()
     first, second = recorded_update(order, "new"), recorded_update(order, "canceled")
