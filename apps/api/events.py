@@ -41,13 +41,16 @@ from apps.api.streaming import (
     order_group,
     recorded_trade_updates,
     recorded_up_to,
+    rest_of_window,
     trade_update_payload,
 )
 from apps.common.errors import NotFound
 
-# Updates replayed from the records are remembered by id (the newest this many) so that their
-# live copies, published while the stream subscribed and read them, are not sent twice.
-REPLAYED_IDS_KEPT = 10_000
+# The ids of the updates a stream sent (the newest this many), so that none is sent twice: a
+# live copy of a replayed update, published while the stream subscribed and read the records,
+# or a recorded update read again at the window's end. Beyond this many in one window, the
+# oldest could be sent twice (with their ids): never lost.
+SENT_IDS_KEPT = 10_000
 
 
 def trade_event_stream(
@@ -55,7 +58,8 @@ def trade_event_stream(
 ) -> Iterator[str]:
     """The stream's lines: subscribed to the accounts' live updates first, then the recorded
     ones the window asks for (an update committed meanwhile is in both: sent once), then live
-    ones until the window's end, if it has one, or until the client leaves."""
+    ones until the client leaves or the window's end, where what the records hold of the window
+    and was not sent live goes out before the stream ends."""
     loop = asyncio.new_event_loop()
     layer = channel_layers.make_backend("default")  # this stream's own
     groups = [order_group(a) for a in account_ids]
@@ -64,34 +68,46 @@ def trade_event_stream(
     # cancelled pub/sub receive unsubscribes its channel, and what arrives until the next
     # receive subscribes it again would be lost.
     receiving: asyncio.Task | None = None
+    sent: dict[int, None] = {}  # insertion-ordered: the oldest is dropped first
+
+    def send(payload: dict[str, Any]) -> str:
+        sent[payload["event_id"]] = None
+        if len(sent) > SENT_IDS_KEPT:
+            del sent[next(iter(sent))]
+        return _event(payload)
+
     try:
         for group in groups:
             loop.run_until_complete(layer.group_add(group, channel))
         yield ": connected\n\n"
-        replayed: dict[int, None] = {}  # insertion-ordered: the oldest is dropped first
+        replayed_to = window.since_id
         if window.replays:
             for payload in recorded_trade_updates(account_ids, window):
-                replayed[payload["event_id"]] = None
-                if len(replayed) > REPLAYED_IDS_KEPT:
-                    del replayed[next(iter(replayed))]
-                yield _event(payload)
-        if window.until_id is not None and recorded_up_to(window.until_id):
-            return
-        while window.until is None or timezone.now() < window.until:
-            if receiving is None:
-                receiving = loop.create_task(layer.receive(channel))
-            done, _ = loop.run_until_complete(asyncio.wait({receiving}, timeout=keepalive))
-            if not done:
-                yield ": keep-alive\n\n"
-                continue
-            message, receiving = receiving.result(), None
-            if message.get("type") != "order.update" or message.get("event_id") in replayed:
-                continue
-            if window.past_end(message.get("event_id"), timezone.now()):
-                return
-            payload = trade_update_payload(message)
-            if payload is not None:
-                yield _event(payload)
+                replayed_to = payload["event_id"]
+                yield send(payload)
+        if window.until_id is None or not recorded_up_to(window.until_id):
+            while not window.over(timezone.now()):
+                if receiving is None:
+                    receiving = loop.create_task(layer.receive(channel))
+                left = window.seconds_left(timezone.now())
+                wait = keepalive if left is None else min(keepalive, left)
+                done, _ = loop.run_until_complete(asyncio.wait({receiving}, timeout=wait))
+                if not done:
+                    if not window.over(timezone.now()):
+                        yield ": keep-alive\n\n"
+                    continue
+                message, receiving = receiving.result(), None
+                if message.get("type") != "order.update" or message.get("event_id") in sent:
+                    continue
+                if window.past_end(message.get("event_id"), timezone.now()):
+                    break
+                payload = trade_update_payload(message)
+                if payload is not None:
+                    yield send(payload)
+        if window.ends and window.replays:
+            for payload in rest_of_window(account_ids, window, replayed_to):
+                if payload["event_id"] not in sent:
+                    yield send(payload)
     finally:
         if receiving is not None:
             receiving.cancel()

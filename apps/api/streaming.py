@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apps.api.serializers import OrderOutputSerializer, decimal_string
 from apps.common.rows import select_joined
 from apps.compliance.models import AuditEvent
+from apps.compliance.services import wait_for_audits_in_flight
 from apps.instruments.models import Instrument
 from apps.orders.applier import APPLIER_LABEL
 from apps.orders.models import Order
@@ -93,11 +94,21 @@ class EventWindow:
     def replays(self) -> bool:
         return self.since is not None or self.since_id is not None
 
+    @property
+    def ends(self) -> bool:
+        return self.until is not None or self.until_id is not None
+
+    def over(self, now: dt.datetime) -> bool:
+        return self.until is not None and now >= self.until
+
+    def seconds_left(self, now: dt.datetime) -> float | None:
+        return None if self.until is None else max((self.until - now).total_seconds(), 0.0)
+
     def past_end(self, event_id: int | None, now: dt.datetime) -> bool:
         """A live update with this id, arriving at ``now``, is past the window."""
         if self.until_id is not None and event_id is not None and event_id > self.until_id:
             return True
-        return self.until is not None and now >= self.until
+        return self.over(now)
 
 
 LIVE_ONLY = EventWindow()
@@ -149,7 +160,20 @@ def _recorded_message(event_id: int, order_id: str, changes: dict[str, Any]) -> 
     }
 
 
+def rest_of_window(
+    account_ids: list[str], window: EventWindow, after_id: int | None
+) -> Iterator[dict]:
+    """At the window's end, its recorded updates after ``after_id`` (all of them when None),
+    read once every update drawn before has committed: what the live stream did not bring,
+    because a publish came late (another shard's) or never (a publish is lost, a record never)."""
+    wait_for_audits_in_flight()
+    if after_id is not None:
+        window = replace(window, since_id=after_id)
+    return recorded_trade_updates(account_ids, window)
+
+
 def recorded_up_to(event_id: int) -> bool:
-    """Updates up to ``event_id`` are recorded (ids are drawn in order: a row at or past it is
-    committed), so none of them will be live any more."""
-    return AuditEvent.objects.filter(id__gte=event_id).exists()
+    """The updates up to ``event_id`` are all recorded: the applier's ids become visible in
+    their order (``audit_many``), and one at or past it is. Other audit events draw from the
+    same sequence but commit in any order, so they tell nothing."""
+    return AuditEvent.objects.filter(id__gte=event_id, actor_label=APPLIER_LABEL).exists()

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from apps.common.bulk import copy_rows
@@ -70,9 +71,15 @@ def audit_many(entries: Sequence[AuditEntry]) -> list[int]:
     return their ids, in order. Call it inside the transaction that makes the changes.
 
     The ids are drawn from the table's sequence first (one statement), since COPY returns
-    nothing: the applier's order updates carry them as their durable event ids."""
+    nothing: the applier's order updates carry them as their durable event ids. They are drawn
+    holding ``AUDIT_ORDER_LOCK``, which the transaction keeps until it ends, so the ids drawn
+    here become visible in their order, across processes (an applier per shard): a reader that
+    sees one has seen every lower one. A partner resumes its trade events after the last id it
+    saw, and a batch that drew lower ids but committed later would be skipped."""
     if not entries:
         return []
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("audit_many runs inside the changes' transaction")
     with connection.cursor() as cursor:
         cursor.execute(_allocate_ids_statement(), [len(entries)])
         ids = [row[0] for row in cursor.fetchall()]
@@ -90,10 +97,29 @@ def audit_many(entries: Sequence[AuditEntry]) -> list[int]:
     return ids
 
 
+# Held by a transaction of audit_many from drawing its ids to its end. Any fixed key: it names
+# this one use of PostgreSQL's advisory locks.
+AUDIT_ORDER_LOCK = 0x61756469746F7264  # "auditord"
+
+
 @cache
 def _allocate_ids_statement() -> str:
+    # The lock is taken before any id is drawn: each id is computed for a row of the join,
+    # which needs the materialized lock's row first.
     table = AuditEvent._meta.db_table
+    ordered = f"WITH ordered AS MATERIALIZED (SELECT pg_advisory_xact_lock({AUDIT_ORDER_LOCK}))"
     return (
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 (model metadata)
-        "FROM generate_series(1, %s) ORDER BY 1"
+        f"{ordered} SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 (model metadata)
+        "FROM ordered, generate_series(1, %s) ORDER BY 1"
     )
+
+
+def wait_for_audits_in_flight() -> None:
+    """Return once every transaction of ``audit_many`` that had drawn its ids has ended. A read
+    after it sees every id drawn here before the call; ids drawn later are higher, and their
+    events' times later."""
+    with connection.cursor() as cursor:
+        # Session-level, taken and given back at once: a transaction-level lock would be held
+        # to the end of the caller's transaction, if it is in one, and stop the appliers.
+        cursor.execute(f"SELECT pg_advisory_lock_shared({AUDIT_ORDER_LOCK})")
+        cursor.execute(f"SELECT pg_advisory_unlock_shared({AUDIT_ORDER_LOCK})")

@@ -331,3 +331,25 @@ def test_a_window_in_time_replays_what_was_recorded_in_it_and_ends():
         ("new", first.pk),
         ("canceled", second.pk),
     ]
+
+
+def test_a_window_ending_live_sends_what_was_recorded_but_never_published():
+    order = OrderFactory(status="new")
+    first = recorded_update(order, "new")
+    # Ends after the next id: the update recorded below, whose publish is lost.
+    window = EventWindow(since_id=first.pk - 1, until_id=first.pk + 1)
+    stream = trade_event_stream([str(order.account_id)], keepalive=0.05, window=window)
+    assert next(stream) == ": connected\n\n"
+    assert json.loads(next(stream).split("data: ", 1)[1])["event_id"] == first.pk
+    assert next(stream) == ": keep-alive\n\n"  # live now
+
+    unpublished = recorded_update(order, "fill")
+    layer, group = get_channel_layer(), order_group(order.account_id)
+    async_to_sync(layer.group_send)(
+        group, update_for(order, "canceled", event_id=unpublished.pk + 1)
+    )
+
+    lines = list(itertools.islice(stream, 60))  # ends by itself: fewer lines than asked for
+    assert len(lines) < 60
+    sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
+    assert [(e["event"], e["event_id"]) for e in sent] == [("fill", unpublished.pk)]
