@@ -101,6 +101,6 @@ class TradingStreamConsumer(AsyncJsonWebsocketConsumer):
         """Handler of the applier's ``{"type": "order.update", ...}`` group messages."""
         if not self.listening:
             return
-        payload = await database_sync_to_async(trade_update_payload)(message)
+        payload = trade_update_payload(message)  # the message carries the order: no read
         if payload is not None and payload["account_id"] == self.account_id:
             await self.send_json({"stream": "trade_updates", "data": payload})

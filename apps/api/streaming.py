@@ -11,12 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from apps.api.serializers import OrderOutputSerializer, decimal_string
-from apps.common.rows import select_joined
 from apps.compliance.models import AuditEvent
 from apps.compliance.services import wait_for_audits_in_flight
 from apps.instruments.models import Instrument
 from apps.orders.applier import APPLIER_LABEL
-from apps.orders.models import Order
+from apps.orders.models import LIFECYCLE_FIELDS, Order
 
 ORDER_GROUP = "orders.{account_id}"
 
@@ -28,12 +27,23 @@ def order_group(account_id: object) -> str:
 
 def trade_update_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     """``{"type": "order.update", "event", "order_id", "price", "qty", "position_qty",
-    "execution_id", "at"}`` -> the SDK's TradeUpdate fields, with the order as it is now in the
-    database (the applier sends after its commit). None when the order is gone."""
-    order = _order_with_relations(message.get("order_id"))
-    if order is None:
+    "execution_id", "at", "order", "instrument", "replaced_by"}`` (``OrderUpdate.as_message``)
+    -> the SDK's TradeUpdate fields, with the order as the message carries it: as it was at the
+    event, and without a read of the database per update and socket. None for a message
+    without its order."""
+    snapshot, instrument = message.get("order"), message.get("instrument")
+    if not isinstance(snapshot, dict) or not isinstance(instrument, dict):
         return None
+    order = Order.from_snapshot(snapshot)
+    order.instrument = Instrument(
+        pk=order.instrument_id, symbol=instrument["symbol"], asset_class=instrument["asset_class"]
+    )
+    replaced_by = message.get("replaced_by")
+    _REPLACED_BY.set_cached_value(order, Order(pk=uuid.UUID(replaced_by)) if replaced_by else None)
     return _payload(message, order)
+
+
+_REPLACED_BY = Order._meta.get_field("replaced_by")
 
 
 def _payload(message: dict[str, Any], order: Order) -> dict[str, Any]:
@@ -50,33 +60,6 @@ def _payload(message: dict[str, Any], order: Order) -> dict[str, Any]:
         "qty": decimal_string(message.get("qty")),
         "account_id": str(order.account_id),
     }
-
-
-# The order, its instrument and its replacement (an order has at most one: ``replaces`` is
-# unique), as ``select_related("instrument", "replaced_by")`` joins them.
-_ORDER_TABLES = (
-    (Order, "o", ""),
-    (Instrument, "i", "JOIN {table} i ON i.id = o.instrument_id"),
-    (Order, "r", "LEFT JOIN {table} r ON r.replaces_id = o.id"),
-)
-
-
-def _order_with_relations(order_id: Any) -> Order | None:
-    """The order with its instrument and replacement, as ``select_related("instrument",
-    "replaced_by")`` would load it, in one statement built once (``rows.select_joined``): every
-    update of every listening socket reads one, and building the ORM's join was most of an
-    update's CPU on the stream's server."""
-    try:
-        order_id = uuid.UUID(str(order_id))
-    except ValueError:
-        return None
-    loaded = select_joined(_ORDER_TABLES, "o.id = %s", [order_id])
-    if loaded is None:
-        return None
-    order, instrument, replacement = loaded
-    order.instrument = instrument
-    Order._meta.get_field("replaced_by").set_cached_value(order, replacement)
-    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +101,8 @@ REPLAY_PAGE = 500
 def recorded_trade_updates(account_ids: list[str], window: EventWindow) -> Iterator[dict]:
     """The order updates the applier recorded for these accounts within ``window``, oldest
     first, as ``trade_update_payload`` builds live ones (each with its ``event_id``; the order
-    as it is now). Read a page at a time, each page's orders in one query."""
+    with its lifecycle fields as they were at the event, its other fields as they are). Read a
+    page at a time, each page's orders in one query."""
     recorded = AuditEvent.objects.filter(
         account_id__in=account_ids, actor_label=APPLIER_LABEL, changes__has_key="update"
     )
@@ -145,6 +129,11 @@ def recorded_trade_updates(account_ids: list[str], window: EventWindow) -> Itera
         for event_id, object_id, changes in page:
             order = orders.get(uuid.UUID(object_id))
             if order is not None:
+                # As it was at the event (rendered before the next entry restores others);
+                # entries recorded before the states were kept show it as it is now.
+                state = changes["update"].get("order_state")
+                if state is not None:
+                    order.restore(state, LIFECYCLE_FIELDS)
                 yield _payload(_recorded_message(event_id, object_id, changes), order)
         after = page[-1][0]
 

@@ -35,7 +35,7 @@ from apps.marketdata.services import trades_committed
 from apps.matching.commands import ns_to_datetime, price_from_ticks, quantity_from_lots
 from apps.orders.choices import FINAL_STATUSES, Liquidity, OrderStatus, Side
 from apps.orders.fees import Fees, execution_fees
-from apps.orders.models import Execution, Order, ShardProgress
+from apps.orders.models import LIFECYCLE_FIELDS, Execution, Order, ShardProgress
 from apps.positions.choices import JournalKind, LedgerAccountKind
 from apps.positions.models import LedgerAccount, Position
 from apps.positions.services import (
@@ -54,8 +54,8 @@ from apps.positions.services import (
 logger = logging.getLogger(__name__)
 K = LedgerAccountKind
 # Events that can move cash or positions (a fill, a reservation released): their handlers need
-# the order's instrument and account. Acceptances and triggers change the order row alone, and
-# a batch of them (most batches under order entry) reads neither.
+# the order's account. Acceptances and triggers change the order row alone, and a batch of them
+# (most batches under order entry) reads only the instruments its updates name.
 MONEY_EVENTS = frozenset({"rejected", "trade", "canceled", "replaced", "expired"})
 ORDER_EVENTS = MONEY_EVENTS | {"accepted", "triggered"}
 APPLIER_LABEL = "applier"
@@ -69,16 +69,39 @@ class OrderUpdate:
     order_id: str
     event: str
     at: dt.datetime
+    order: dict[str, Any]  # the order as it was at the event (Order.snapshot)
+    symbol: str
+    asset_class: str
+    replaced_by: str | None = None
     price: Decimal | None = None
     qty: Decimal | None = None
     position_qty: Decimal | None = None
     execution_id: str | None = None
     event_id: int | None = None  # the id of its audit event, known once the batch is written
 
-    def details(self) -> dict[str, str | None]:
-        """What the update tells beyond its order, time and id: sent in its message, and kept
-        with its audit event, from which a replay sends it again
-        (``streaming.recorded_trade_updates``)."""
+    @classmethod
+    def of(
+        cls, order: Order, event: str, at: dt.datetime, replaced_by: str | None = None, **figures
+    ) -> OrderUpdate:
+        """``event`` of ``order`` (its instrument attached) at ``at``, with the order as it is
+        now, in memory: the update is told after the commit, when a later event of the same
+        batch may have changed it."""
+        snapshot = order.snapshot()
+        snapshot["updated_at"] = at.isoformat()  # the row's own is written at the commit
+        instrument = order.instrument
+        return cls(
+            account_id=str(order.account_id),
+            order_id=str(order.pk),
+            event=event,
+            at=at,
+            order=snapshot,
+            symbol=instrument.symbol,
+            asset_class=instrument.asset_class,
+            replaced_by=replaced_by,
+            **figures,
+        )
+
+    def _figures(self) -> dict[str, str | None]:
         return {
             "event": self.event,
             "price": None if self.price is None else str(self.price),
@@ -87,13 +110,25 @@ class OrderUpdate:
             "execution_id": self.execution_id,
         }
 
+    def details(self) -> dict[str, Any]:
+        """What is kept with its audit event, from which a replay sends it again
+        (``streaming.recorded_trade_updates``): the figures, and the order's lifecycle fields
+        as they were (the rest of an order does not change)."""
+        state = {name: self.order[name] for name in LIFECYCLE_FIELDS if name in self.order}
+        return {**self._figures(), "order_state": state}
+
     def as_message(self) -> dict[str, Any]:
+        """The channel-layer message: the figures and the whole order, so that a stream sends
+        the update without reading the order back."""
         return {
             "type": "order.update",
             "event_id": self.event_id,
             "order_id": self.order_id,
             "at": self.at.isoformat(),
-            **self.details(),
+            **self._figures(),
+            "order": self.order,
+            "instrument": {"symbol": self.symbol, "asset_class": self.asset_class},
+            "replaced_by": self.replaced_by,
         }
 
 
@@ -174,6 +209,7 @@ class _Batch:
         self.journals: list[JournalEntry] = []
         self.audits: list[AuditEntry] = []
         self.update_audits: list[int] = []  # per update in result.updates, its audit entry
+        self.replacements: dict[uuid.UUID, str] | None = None  # at the first update
         self.result = AppliedBatch(shard=shard)
         self.now = timezone.now()
 
@@ -210,6 +246,15 @@ class _Batch:
 
     def order(self, order_id: Any) -> Order | None:
         return self.orders.get(str(order_id)) if order_id is not None else None
+
+    def replacement_of(self, order: Order) -> str | None:
+        """The id of the order that replaces ``order``, if the batch holds one (a replace in
+        flight or done brings both)."""
+        if self.replacements is None:
+            self.replacements = {
+                o.replaces_id: str(o.pk) for o in self.orders.values() if o.replaces_id
+            }
+        return self.replacements.get(order.pk)
 
     def ledger(self, account: Account | None, kind: str) -> LedgerAccount:
         key = (account.pk if account else None, kind)
@@ -355,8 +400,9 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             .order_by("pk")
         ):
             by_id.setdefault(str(new.pk), new)
-    if any(event[0] in MONEY_EVENTS for event in events):
-        _attach_references(list(by_id.values()))
+    _attach_references(
+        list(by_id.values()), accounts=any(event[0] in MONEY_EVENTS for event in events)
+    )
     return by_id
 
 
@@ -365,23 +411,27 @@ _INSTRUMENTS = ((Instrument, "i", ""), (Venue, "v", "JOIN {table} v ON v.id = i.
 _ACCOUNTS = ((Account, "a", ""), (Client, "c", "JOIN {table} c ON c.id = a.client_id"))
 
 
-def _attach_references(orders: list[Order]) -> None:
-    """Each order's instrument (with venue) and account (with client): each row read once for
-    the batch, not joined into every order row, in two statements written once (the ORM's
-    query building cost more than a small batch)."""
+def _attach_references(orders: list[Order], *, accounts: bool) -> None:
+    """Each order's instrument (with venue; every update names its symbol) and, when
+    ``accounts``, its account (with client; money events need them): each row read once for
+    the batch, not joined into every order row, in statements written once (the ORM's query
+    building cost more than a small batch)."""
     instruments = {}
     ids = sorted({order.instrument_id for order in orders})
     for instrument, venue in fetch_joined(_INSTRUMENTS, "i.id = ANY(%b)", [ids]):
         instrument.venue = venue
         instruments[instrument.pk] = instrument
-    accounts = {}
+    for order in orders:
+        order.instrument = instruments[order.instrument_id]
+    if not accounts:
+        return
+    by_id = {}
     ids = sorted({order.account_id for order in orders})
     for account, client in fetch_joined(_ACCOUNTS, "a.id = ANY(%b)", [ids]):
         account.client = client
-        accounts[account.pk] = account
+        by_id[account.pk] = account
     for order in orders:
-        order.instrument = instruments[order.instrument_id]
-        order.account = accounts[order.account_id]
+        order.account = by_id[order.account_id]
 
 
 def _update(
@@ -391,9 +441,7 @@ def _update(
     of the change (``batch.audit``): it keeps the update's details (``update``), and its id is
     the update's event id, so the recorded updates can be sent again in order
     (``streaming.recorded_trade_updates``)."""
-    update = OrderUpdate(
-        account_id=str(order.account_id), order_id=str(order.pk), event=event, at=at, **fields
-    )
+    update = OrderUpdate.of(order, event, at, batch.replacement_of(order), **fields)
     batch.audits[recorded].changes["update"] = update.details()
     batch.update_audits.append(recorded)
     batch.result.updates.append(update)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -188,6 +191,60 @@ class Order(models.Model):
                 "invalid_transition", f"An order that is {self.status} cannot become {status}."
             )
         self.status = status
+
+    def snapshot(self, fields: Iterable[str] | None = None) -> dict[str, Any]:
+        """The values of ``fields`` (by attribute name; default: every column) as JSON carries
+        them, without those that are empty: what an order update sends and records, so that the
+        order is shown as it was at the event, not read back as it is later."""
+        names = fields if fields is not None else _COLUMNS
+        return {
+            name: _as_json(value)
+            for name in names
+            if (value := getattr(self, name)) is not None and value != ""
+        }
+
+    @classmethod
+    def from_snapshot(cls, values: dict[str, Any]) -> Order:
+        """An unsaved order with the values of a whole ``snapshot``."""
+        order = cls()
+        order.restore(values, _COLUMNS)
+        return order
+
+    def restore(self, values: dict[str, Any], fields: Iterable[str]) -> None:
+        """Set ``fields`` to their values in a ``snapshot`` (empty when it has none)."""
+        for name in fields:
+            field = _FIELDS[name]
+            value = values.get(name)
+            setattr(self, name, field.get_default() if value is None else field.to_python(value))
+
+
+# Lifecycle fields: what the applier changes as an order lives. An order update records their
+# values at the event with its audit event, and a replay shows the order with them.
+LIFECYCLE_FIELDS = (
+    "status",
+    "quantity",
+    "filled_quantity",
+    "average_fill_price",
+    "reject_reason",
+    "reject_message",
+    "accepted_at",
+    "filled_at",
+    "canceled_at",
+    "expired_at",
+    "replaced_at",
+    "rejected_at",
+    "updated_at",
+)
+_FIELDS = {field.attname: field for field in Order._meta.concrete_fields}
+_COLUMNS = tuple(_FIELDS)
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)  # Decimal, UUID
 
 
 class Execution(models.Model):

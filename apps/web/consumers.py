@@ -23,6 +23,7 @@ from apps.clients.selectors import accounts_tradable_by, accounts_visible_to
 MAX_ACCOUNTS = 50
 CLOSE_UNAUTHENTICATED = 4401
 ORDER_GROUP = "orders.{account_id}"  # the applier's group name (apps.orders.applier)
+ORDER_CARRIED = ("order", "instrument", "replaced_by")  # OrderUpdate.as_message's order
 
 
 def _account_ids(user: AbstractBaseUser, asked: list[str]) -> list[str]:
@@ -80,5 +81,6 @@ class DeskOrdersConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def order_update(self, message: dict[str, Any]) -> None:
-        """Handler of the applier's group messages."""
-        await self.send_json(message)
+        """Handler of the applier's group messages: the desk announces the event and reloads
+        its blotters, so the order the message carries (in the database's terms) stays here."""
+        await self.send_json({k: v for k, v in message.items() if k not in ORDER_CARRIED})

@@ -365,7 +365,11 @@ def test_a_partner_replays_recorded_trade_events_and_resumes_after_an_event_id(
     execution = Execution.objects.get(order_id=bid.id)
     assert (fill["price"], fill["qty"], fill["position_qty"]) == ("580", "4", "4")
     assert fill["execution_id"] == str(execution.pk)
-    assert fill["order"]["status"] == "filled"
+    # Each with the order as it was at its event, not as it is now.
+    assert [(e["order"]["status"], e["order"]["filled_qty"]) for e in replayed] == [
+        ("new", "0"),
+        ("filled", "4"),
+    ]
 
     resumed = events(since_id=recorded[0], until_id=recorded[-1])  # after the last one seen
     assert [(e["event"], e["event_id"]) for e in resumed] == [("fill", recorded[-1])]

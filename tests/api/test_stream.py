@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import json
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 import requests
@@ -21,6 +23,7 @@ from django.utils import timezone
 from apps.api.events import trade_event_stream
 from apps.api.streaming import EventWindow, order_group
 from apps.compliance.models import AuditEvent
+from apps.orders.applier import OrderUpdate
 from brokerage.asgi import application
 from tests.orders.factories import OrderFactory
 from tests.processes import ProcessManager, start_daphne, start_web, wait_until
@@ -29,17 +32,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def update_for(order, event: str = "fill", event_id: int = 1) -> dict:
-    return {
-        "type": "order.update",
-        "event": event,
-        "event_id": event_id,
-        "order_id": str(order.pk),
-        "price": "229.5",
-        "qty": "10",
-        "position_qty": "10",
-        "execution_id": "5d1a6b0e-3b4c-4d2e-8f00-0123456789ab",
-        "at": "2026-11-23T15:00:00.123456Z",
-    }
+    update = OrderUpdate.of(
+        order,
+        event,
+        dt.datetime(2026, 11, 23, 15, 0, 0, 123456, tzinfo=dt.UTC),
+        price=Decimal("229.5"),
+        qty=Decimal("10"),
+        position_qty=Decimal("10"),
+        execution_id="5d1a6b0e-3b4c-4d2e-8f00-0123456789ab",
+        event_id=event_id,
+    )
+    return update.as_message()
 
 
 def open_event_stream(url: str, key: tuple[str, str]) -> requests.Response:
@@ -249,13 +252,14 @@ def test_a_web_process_refuses_streams_over_its_cap_and_frees_a_slot_when_the_cl
 
 def recorded_update(order, event: str) -> AuditEvent:
     """An order update as the applier records it with its audit event."""
+    at = timezone.now()
     return AuditEvent.objects.create(
         actor_label="applier",
-        action="order.canceled",
+        action=f"order.{event}",
         object_type="orders.order",
         object_id=str(order.pk),
         account_id=order.account_id,
-        changes={"update": {"event": event}, "engine_time": "2026-11-23T15:00:00.123456+00:00"},
+        changes={"update": OrderUpdate.of(order, event, at).details(), "engine_time": str(at)},
     )
 
 

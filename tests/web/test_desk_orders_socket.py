@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from apps.orders.applier import OrderUpdate
 from apps.web.consumers import DeskOrdersConsumer
 from tests.clients.factories import ClientFactory, ClientUserFactory, UserFactory
+from tests.orders.factories import OrderFactory
 from tests.trading import funded_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,11 +40,10 @@ def trader_with_account():
 
 
 def update(account, event="fill") -> dict:
-    return OrderUpdate(
-        account_id=str(account.pk),
-        order_id=str(uuid.uuid4()),
-        event=event,
-        at=dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC),
+    return OrderUpdate.of(
+        OrderFactory(account=account),
+        event,
+        dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC),
         price=Decimal("229.50"),
         qty=Decimal(10),
     ).as_message()
@@ -63,12 +63,14 @@ def test_a_trader_receives_updates_of_their_accounts_only():
     user, mine = trader_with_account()
     _, theirs = trader_with_account()
 
+    theirs_update, my_update = update(theirs), update(mine)
+
     async def scenario():
         socket_ = await open_socket(user)
         hello = json.loads(await socket_.receive_from())
         layer = get_channel_layer()
-        await layer.group_send(f"orders.{theirs.pk}", update(theirs))
-        await layer.group_send(f"orders.{mine.pk}", update(mine))
+        await layer.group_send(f"orders.{theirs.pk}", theirs_update)
+        await layer.group_send(f"orders.{mine.pk}", my_update)
         received = json.loads(await socket_.receive_from(timeout=3))
         nothing_else = await socket_.receive_nothing(timeout=0.3)
         await socket_.disconnect()
@@ -78,6 +80,7 @@ def test_a_trader_receives_updates_of_their_accounts_only():
     assert hello == {"type": "subscribed", "accounts": [str(mine.pk)]}
     assert received["type"] == "order.update"
     assert (received["event"], received["price"], received["qty"]) == ("fill", "229.50", "10")
+    assert "order" not in received  # the desk reloads its blotters instead
     assert nothing_else
 
 
@@ -85,10 +88,12 @@ def test_asking_for_someone_elses_account_joins_nothing():
     user, _mine = trader_with_account()
     _, theirs = trader_with_account()
 
+    theirs_update = update(theirs)
+
     async def scenario():
         socket_ = await open_socket(user, f"/ws/orders/?accounts={theirs.pk},not-a-uuid")
         hello = json.loads(await socket_.receive_from())
-        await get_channel_layer().group_send(f"orders.{theirs.pk}", update(theirs))
+        await get_channel_layer().group_send(f"orders.{theirs.pk}", theirs_update)
         nothing = await socket_.receive_nothing(timeout=0.3)
         await socket_.disconnect()
         return hello, nothing
