@@ -102,18 +102,25 @@ def main() -> None:
         subprocess.run(["git", "worktree", "remove", "--force", str(folder / "base")], cwd=REPO)
         shutil.rmtree(folder, ignore_errors=True)
     print(f"\n{' '.join(argv)}: base {args.base} against the working tree, {args.rounds} rounds")
-    for index, row in enumerate(runs["head"][0]):
-        print(f"{row['name']}")
+    # Rows are matched by name: a row one side's code does not produce shows as None there.
+    names = [row["name"] for row in runs["head"][0]]
+    names += [row["name"] for row in runs["base"][0] if row["name"] not in names]
+    for name in names:
+        print(name)
         for key, label in (
             ("events_per_s", "events/s"),
             ("p50_us", "p50 us"),
             ("p99_us", "p99 us"),
         ):
-            base = [rows[index].get(key) for rows in runs["base"]]
-            head = [rows[index].get(key) for rows in runs["head"]]
+            base = [_value(rows, name, key) for rows in runs["base"]]
+            head = [_value(rows, name, key) for rows in runs["head"]]
             ratios = [r for r in map(ratio, head, base) if r is not None]
             median = f"{statistics.median(ratios):.2f}" if ratios else "-"
             print(f"    {label:<9} base {base}  head {head}  median head/base {median}")
+
+
+def _value(rows: list[dict], name: str, key: str) -> float | None:
+    return next((row.get(key) for row in rows if row["name"] == name), None)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ Rows (bench/results/order_flow.json, printed as a table):
    ``bench/_bare_wsgi.py``, a DRF view that only validates. The ratio 1 / 2 is printed.
 3. Order-to-fill-update latency at 200 orders/s: 100 pairs/s of a resting sell from the market
    maker (DEMO0005) then a crossing buy from a retail account; time from the buy's POST to its
-   ``fill`` on the Alpaca trade-updates WebSocket.
+   ``fill`` on the Alpaca trade-updates WebSocket. Again at 50 orders/s (25 pairs/s), a load
+   this machine serves with room to spare, so the two rows tell the path's own latency from the
+   queueing at the target rate (``--pairs-per-s`` sets the rates).
 4. Applier executions committed per second: with the processes stopped, crossing orders are
    entered with the order service, run through an in-process ``Engine`` (on a shard of its own)
    and the resulting events committed with ``apply_events`` in batches of ``APPLY_BATCH``.
@@ -87,8 +89,8 @@ django.setup()
 from websockets.asyncio.client import connect  # noqa: E402
 
 CONCURRENCY = 64
-PAIR_SENDERS = 4  # tasks sending crossing pairs, each at PAIRS_PER_S / PAIR_SENDERS
-PAIRS_PER_S = 100
+PAIR_SENDERS = 4  # tasks sending crossing pairs, each at a fourth of the rate
+PAIRS_PER_S = (100, 25)  # the target's 200 orders/s, then a load with room to spare
 APPLY_BATCH = 500  # events per apply_events call (one transaction), like run_applier's count
 BENCH_SHARD = 9  # the in-process engine's shard: its sequence starts at 1, shard 0's does not
 MAKER = "DEMO0005"
@@ -409,7 +411,11 @@ class TradeUpdates:
 
 
 async def fill_latency(
-    web_port: int, ws_port: int, keys: dict[str, dict[str, str]], seconds: float
+    web_port: int,
+    ws_port: int,
+    keys: dict[str, dict[str, str]],
+    seconds: float,
+    pairs_per_s: int,
 ) -> dict[str, Any]:
     updates = TradeUpdates(ws_port)
     for number in RETAIL:
@@ -422,7 +428,7 @@ async def fill_latency(
 
     async def sender(index: int) -> None:
         connection = HttpConnection(web_port)
-        interval = PAIR_SENDERS / PAIRS_PER_S
+        interval = PAIR_SENDERS / pairs_per_s
         next_at = time.monotonic() + index * interval / PAIR_SENDERS
         n = index
         while next_at < deadline and time.monotonic() < deadline:
@@ -462,13 +468,13 @@ async def fill_latency(
     print(
         f"  crossing buys submitted {len(submitted)}, fills received {len(samples)}"
         f" (missing {missing}) in {sent_for:.1f} s: offered {2 * len(submitted) / sent_for:.0f}"
-        f" orders/s of the {2 * PAIRS_PER_S} intended"
+        f" orders/s of the {2 * pairs_per_s} intended"
     )
     for what, count in sorted(errors.items(), key=lambda item: -item[1])[:3]:
         print(f"    {count} x {what}")
     return row(
-        "order-to-fill-update latency at 200 orders/s (100 crossing pairs/s; "
-        "fill on the /stream WebSocket; fills/s)",
+        f"order-to-fill-update latency at {2 * pairs_per_s} orders/s ({pairs_per_s} crossing "
+        "pairs/s; fill on the /stream WebSocket; fills/s)",
         len(samples),
         sent_for,
         samples,
@@ -601,7 +607,12 @@ def print_cpu_per_request(what: str, used: dict[str, float], requests: int) -> N
 
 
 async def rest_phases(
-    web_port: int, bare_port: int, ws_port: int, keys: dict[str, dict[str, str]], seconds: float
+    web_port: int,
+    bare_port: int,
+    ws_port: int,
+    keys: dict[str, dict[str, str]],
+    seconds: float,
+    pair_rates: list[int],
 ) -> tuple[list[dict[str, Any]], float]:
     accounts = [keys[number] for number in RETAIL]
     # The ceiling first: while the real endpoint runs, the matcher and applier work too, and
@@ -626,10 +637,12 @@ async def rest_phases(
         ),
     ]
     ratio = rows[0]["events_per_s"] / rows[1]["events_per_s"] if rows[1]["events_per_s"] else 0.0
-    print("  waiting for the applier to catch up ...")
-    await asyncio.to_thread(wait_applier_caught_up)
-    print("  crossing pairs at 100 pairs/s ...")
-    rows.append(await fill_latency(web_port, ws_port, keys, min(seconds, 10.0)))
+    for pairs_per_s in pair_rates:
+        print("  waiting for the applier to catch up ...")
+        await asyncio.to_thread(wait_applier_caught_up)
+        print(f"  crossing pairs at {pairs_per_s} pairs/s ...")
+        latency = await fill_latency(web_port, ws_port, keys, min(seconds, 10.0), pairs_per_s)
+        rows.append(latency)
     return rows, ratio
 
 
@@ -670,11 +683,15 @@ def clean_up(processes: Processes) -> None:
         delete_prefix_keys(keys_prefix)
 
 
-def rest_rows(processes: Processes, keys: Any, seconds: float) -> tuple[list, float]:
+def rest_rows(
+    processes: Processes, keys: Any, seconds: float, pair_rates: list[int]
+) -> tuple[list, float]:
     """Start the production processes and run the REST and latency phases."""
     ports = start_servers(processes, bare=True)
     assert ports.bare is not None
-    rows, ratio = asyncio.run(rest_phases(ports.web, ports.bare, ports.ws, keys, seconds))
+    rows, ratio = asyncio.run(
+        rest_phases(ports.web, ports.bare, ports.ws, keys, seconds, pair_rates)
+    )
     processes.check_alive()
     processes.stop()
     return rows, ratio
@@ -684,6 +701,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0, help="per throughput phase")
     parser.add_argument("--trades", type=int, default=10_000, help="applier phase")
+    parser.add_argument(
+        "--pairs-per-s",
+        type=int,
+        nargs="+",
+        default=list(PAIRS_PER_S),
+        help="latency phases: crossing pairs per second (two orders each), one phase per rate",
+    )
     phases = parser.add_mutually_exclusive_group()
     phases.add_argument(
         "--only-applier", action="store_true", help="skip the REST and latency phases"
@@ -700,7 +724,7 @@ def main() -> None:
     try:
         rows, ratio = [], None
         if not args.only_applier:
-            rows, ratio = rest_rows(processes, keys, args.seconds)
+            rows, ratio = rest_rows(processes, keys, args.seconds, args.pairs_per_s)
         if not args.skip_applier:
             print(f"  applier alone, {args.trades} trades ...")
             rows.append(applier_throughput(args.trades))
