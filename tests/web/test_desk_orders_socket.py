@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from apps.orders.applier import OrderUpdate
 from apps.web.consumers import DeskOrdersConsumer
+from brokerage.settings.messaging import channel_layers
 from tests.clients.factories import ClientFactory, ClientUserFactory, UserFactory
 from tests.orders.factories import OrderFactory
 from tests.trading import funded_account
@@ -24,12 +25,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _own_channel_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-desk-{uuid.uuid4().hex}"},
-        }
-    }
+    """The production layers, under a prefix of this test's own."""
+    prefix = f"test-desk-{uuid.uuid4().hex}"
+    settings.CHANNEL_LAYERS = channel_layers(redis_url=settings.REDIS_URL, prefix=prefix)
 
 
 def trader_with_account():
