@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+import requests
 from alpaca.broker.requests import GetEventsRequest
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
@@ -373,3 +374,36 @@ def test_a_partner_replays_recorded_trade_events_and_resumes_after_an_event_id(
 
     resumed = events(since_id=recorded[0], until_id=recorded[-1])  # after the last one seen
     assert [(e["event"], e["event_id"]) for e in resumed] == [("fill", recorded[-1])]
+
+
+def test_a_partners_live_trade_events_show_the_order_as_it_was_at_each_event(
+    stack, demo, server_url
+):
+    partner, maker = demo.broker(server_url), demo.trading(server_url, MAKER)
+    account = demo.accounts["DEMO0006"]  # opened by the partner
+    stream = requests.get(
+        f"{server_url}/v1/events/trades?account_id={account.pk}",
+        auth=demo.keys["partner"],
+        stream=True,
+        timeout=30,
+        headers={"Accept": "text/event-stream"},
+    )
+    with stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines) == ": connected"  # the stream has joined the account's updates
+        maker.submit_order(limit("TSLA", 3, OrderSide.SELL, 250))
+        bid = partner.submit_order_for_account(account.pk, limit("TSLA", 3, OrderSide.BUY, 250))
+        bids_events = []
+        for line in lines:  # live only: it ends when the client leaves
+            if line.startswith("data: "):
+                event = json.loads(line.removeprefix("data: "))
+                if event["order"]["id"] == str(bid.id):
+                    bids_events.append(event)
+            if len(bids_events) == 2:
+                break
+    # The buy was accepted and filled in one applier batch, most often: its `new` is told after
+    # the fill committed, and still shows the order as it was when it was accepted.
+    assert [(e["event"], e["order"]["status"], e["order"]["filled_qty"]) for e in bids_events] == [
+        ("new", "new", "0"),
+        ("fill", "filled", "3"),
+    ]
