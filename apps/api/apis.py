@@ -329,6 +329,7 @@ class PositionCloseAllApi(ApiView):
                         "symbol": symbol,
                         "status": error.http_status,
                         "body": {
+                            **error.details,  # what is available, when that was the refusal
                             # The SDK types this code as an int; our reason code goes beside it.
                             "code": error.http_status * 100000,
                             "message": error.message,

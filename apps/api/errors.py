@@ -56,9 +56,7 @@ def _first_field(detail: Any) -> str | None:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER`` for the partner API (set per view, see ``base.ApiView``)."""
     if isinstance(exc, DomainError):
-        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-        if exc.field:
-            body["field"] = exc.field
+        body: dict[str, Any] = exc.as_dict()
         order = getattr(exc, "order", None)
         if order is not None:
             body["order_id"] = str(order.pk)

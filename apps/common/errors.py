@@ -12,14 +12,23 @@ class DomainError(Exception):
 
     http_status = 422
 
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # Figures a client can act on (what is available, say), sent beside code and message.
+        self.details = details or {}
 
     def as_dict(self) -> dict[str, str]:
-        body = {"code": self.code, "message": self.message}
+        body = {**self.details, "code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
         return body

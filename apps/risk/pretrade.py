@@ -41,9 +41,15 @@ class OrderRejected(DomainError):
     http_status = 403
 
     def __init__(
-        self, code: str, message: str, *, order: Order | None = None, field: str | None = None
+        self,
+        code: str,
+        message: str,
+        *,
+        order: Order | None = None,
+        field: str | None = None,
+        details: dict[str, str] | None = None,
     ):
-        super().__init__(code, message, field=field)
+        super().__init__(code, message, field=field, details=details)
         self.order = order
 
 
@@ -337,6 +343,8 @@ def pretrade_check(
         available = max(held - pending, Decimal(0))
         short_quantity = max(quantity - available, Decimal(0))
         if short_quantity > 0:
+            if held > 0 and not may_sell_short(account):
+                raise insufficient_quantity(instrument, quantity, held, pending)
             check_short_sale(account, instrument, short_quantity)
             reservation = position_requirement(account, instrument, -short_quantity, risk_price)
     else:
@@ -400,15 +408,41 @@ def _marked_equity(
     return account_equity(account, cash.currency, cash=cash, positions=snapshot.positions)
 
 
+def may_sell_short(account: Account) -> bool:
+    """A margin account with short permission."""
+    permissions = getattr(account, "permissions", None)
+    return (
+        account.account_type == AccountType.MARGIN
+        and permissions is not None
+        and permissions.short_selling
+    )
+
+
+def insufficient_quantity(
+    instrument: Instrument, requested: Decimal, held: Decimal, held_for_orders: Decimal
+) -> OrderRejected:
+    """A sale of more than the long position leaves free (what open sells do not hold yet), by an
+    account that may not go short: Alpaca's refusal, with its figures (``existing_qty``,
+    ``held_for_orders``, ``available``), so a client sees what it may sell, or that a cancel it
+    asked for has not been answered yet."""
+    available = max(held - held_for_orders, Decimal(0))
+    return OrderRejected(
+        "insufficient_qty",
+        f"insufficient qty available for order (requested: {plain(requested)}, "
+        f"available: {plain(available)})",
+        details={
+            "symbol": instrument.symbol,
+            "existing_qty": plain(held),
+            "held_for_orders": plain(min(held_for_orders, held)),
+            "available": plain(available),
+        },
+    )
+
+
 def check_short_sale(account: Account, instrument: Instrument, quantity: Decimal) -> None:
     """A short sale needs a margin account with short permission, a shortable instrument and a
     borrow: the easy-to-borrow list or an unexpired locate that covers the quantity."""
-    permissions = getattr(account, "permissions", None)
-    if (
-        account.account_type != AccountType.MARGIN
-        or permissions is None
-        or not permissions.short_selling
-    ):
+    if not may_sell_short(account):
         raise OrderRejected(
             "short_selling_not_permitted",
             "This account may not sell short; sell only what it holds.",

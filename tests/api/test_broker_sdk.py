@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -27,16 +28,18 @@ from alpaca.broker.requests import (
 from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import ActivityType, OrderSide, TimeInForce
-from alpaca.trading.requests import ReplaceOrderRequest
+from alpaca.trading.requests import ClosePositionRequest, ReplaceOrderRequest
 
 from apps.api.models import Transfer
 from apps.clients.choices import AccountStatus
 from apps.clients.models import Account
+from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
 from apps.positions.models import CashBalance
 from apps.positions.selectors import ledger_reconciliation
 from tests.clients.factories import AccountFactory, ClientFactory, PartnerFactory
+from tests.trading import holding
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -282,6 +285,50 @@ def test_orders_positions_and_activities_for_a_partner_account(demo, live_server
     activities = client.get_account_activities(GetAccountActivitiesRequest())
     assert [a.activity_type for a in activities] == [ActivityType.CSD]
     assert activities[0].net_amount == 25000
+
+
+def test_a_partner_reads_and_closes_the_positions_of_its_account(demo, live_server):
+    client = demo.broker(live_server.url)
+    account = demo.accounts["DEMO0006"]
+    for symbol, quantity in (("MSFT", 10), ("KO", 40)):
+        holding(account, Instrument.objects.get(symbol=symbol), Decimal(quantity), Decimal(100))
+
+    msft = client.get_open_position_for_account(account.pk, "MSFT")
+    assert (msft.qty, msft.side, msft.avg_entry_price) == ("10", "long", "100")
+    assert client.get_open_position_for_account(account.pk, msft.asset_id).symbol == "MSFT"
+
+    half = client.close_position_for_account(
+        account.pk, "MSFT", ClosePositionRequest(percentage="50")
+    )
+    assert (half.side, half.qty, half.type) == ("sell", "5", "market")
+    assert Order.objects.get(pk=half.id).account_id == account.pk
+
+    # The half order's cancel is asked for first, and holds its shares until the matcher
+    # answers (none runs here): the position has 5 to sell, which Alpaca's 403 tells.
+    ko, msft = client.close_all_positions_for_account(account.pk, cancel_orders=True)
+    assert Order.objects.get(pk=half.id).status == OrderStatus.PENDING_CANCEL
+    assert (ko.symbol, ko.status, ko.body.side, ko.body.qty) == ("KO", 200, "sell", "40")
+    assert (msft.symbol, msft.status) == ("MSFT", 403)
+    assert (msft.body.existing_qty, msft.body.held_for_orders, msft.body.available) == (10, 5, 5)
+    assert msft.body.message == "insufficient qty available for order (requested: 10, available: 5)"
+    with pytest.raises(APIError) as caught:
+        client.close_position_for_account(account.pk, "MSFT")
+    assert caught.value.status_code == 403
+    assert json.loads(str(caught.value))["available"] == "5"
+
+
+def test_a_partner_cannot_touch_the_positions_of_an_account_it_did_not_open(demo, live_server):
+    client = demo.broker(live_server.url)
+    theirs = demo.accounts["DEMO0005"]  # the market maker's, not the partner's
+    for call in (
+        lambda: client.get_open_position_for_account(theirs.pk, "AAPL"),
+        lambda: client.close_position_for_account(theirs.pk, "AAPL"),
+        lambda: client.close_all_positions_for_account(theirs.pk),
+    ):
+        with pytest.raises(APIError) as caught:
+            call()
+        assert caught.value.status_code == 404
+    assert not Order.objects.filter(account=theirs).exists()
 
 
 def test_reference_data_through_the_broker_client(demo, live_server):

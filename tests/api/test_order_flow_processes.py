@@ -391,8 +391,11 @@ def test_a_partners_live_trade_events_show_the_order_as_it_was_at_each_event(
     with stream:
         lines = stream.iter_lines(decode_unicode=True)
         assert next(lines) == ": connected"  # the stream has joined the account's updates
-        maker.submit_order(limit("TSLA", 3, OrderSide.SELL, 250))
-        bid = partner.submit_order_for_account(account.pk, limit("TSLA", 3, OrderSide.BUY, 250))
+        # A book no other test of the module trades in: the ask is the only one.
+        maker.submit_order(limit("ETH-USD", 0.01, OrderSide.SELL, 3000, TimeInForce.GTC))
+        bid = partner.submit_order_for_account(
+            account.pk, limit("ETH-USD", 0.01, OrderSide.BUY, 3000, TimeInForce.GTC)
+        )
         bids_events = []
         for line in lines:  # live only: it ends when the client leaves
             if line.startswith("data: "):
@@ -405,5 +408,5 @@ def test_a_partners_live_trade_events_show_the_order_as_it_was_at_each_event(
     # the fill committed, and still shows the order as it was when it was accepted.
     assert [(e["event"], e["order"]["status"], e["order"]["filled_qty"]) for e in bids_events] == [
         ("new", "new", "0"),
-        ("fill", "filled", "3"),
+        ("fill", "filled", "0.01"),
     ]

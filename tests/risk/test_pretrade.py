@@ -119,6 +119,27 @@ def test_a_cash_account_cannot_sell_what_it_does_not_hold(acme):
     refused("short_selling_not_permitted", buy, account, acme, side="sell")
 
 
+def test_a_long_position_sells_only_what_its_open_sells_leave_free(acme):
+    account = funded_account(cash=D(0))
+    holding(account, acme, D(10), D(90))
+    buy(account, acme, qty="6", side="sell")
+
+    rejection = refused("insufficient_qty", buy, account, acme, qty="10", side="sell")
+
+    assert rejection.reject_message == (
+        "insufficient qty available for order (requested: 10, available: 4)"
+    )
+    with pytest.raises(OrderRejected) as again:
+        buy(account, acme, qty="5", side="sell")
+    assert again.value.details == {
+        "symbol": "ACME",
+        "existing_qty": "10",
+        "held_for_orders": "6",
+        "available": "4",
+    }
+    assert buy(account, acme, qty="4", side="sell").status == OrderStatus.PENDING_NEW
+
+
 def test_selling_what_is_held_needs_no_cash(acme):
     account = funded_account(cash=D(0))
     holding(account, acme, D(10), D(90))
