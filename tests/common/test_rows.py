@@ -9,10 +9,18 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_init
 from django.forms.models import model_to_dict
 
 from apps.common.bulk import fetch_joined
-from apps.common.rows import insert_one, select_joined, select_one, update_one
+from apps.common.rows import (
+    RowLayout,
+    insert_one,
+    row_layout,
+    select_joined,
+    select_one,
+    update_one,
+)
 from apps.compliance.models import AuditEvent
 from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
@@ -33,8 +41,27 @@ def test_select_one_loads_the_row_as_the_orm_does():
 
     loaded = select_one(Order, "t.id = %s", [order.pk])
 
+    assert row_layout(Order).fills_dict  # no __init__ of its own, no init receivers
     assert _columns(loaded) == _columns(Order.objects.get(pk=order.pk))
     assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_a_model_with_init_receivers_is_loaded_through_its_init():
+    order = OrderFactory()
+    initialized = []
+
+    def receiver(sender, instance, **kwargs):
+        initialized.append(instance)
+
+    post_init.connect(receiver, sender=Order)
+    try:
+        layout = RowLayout(Order)
+        loaded = layout.load([getattr(order, name) for name in layout.attnames])
+    finally:
+        post_init.disconnect(receiver, sender=Order)
+    assert not layout.fills_dict
+    assert initialized == [loaded]
+    assert _columns(loaded) == _columns(order)
 
 
 def test_select_joined_loads_each_table_and_none_for_an_outer_join_without_a_row():
