@@ -30,9 +30,12 @@ from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import ActivityType, OrderSide, TimeInForce
 from alpaca.trading.requests import ClosePositionRequest, ReplaceOrderRequest
 
-from apps.api.models import Transfer
+from apps.api.choices import TransferStatus
+from apps.api.models import AchRelationship, Transfer
+from apps.api.services import transfer_settle
 from apps.clients.choices import AccountStatus
 from apps.clients.models import Account
+from apps.compliance.models import AuditEvent
 from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
@@ -212,6 +215,61 @@ def test_ach_deposit_and_withdrawal_settle_through_the_simulated_rail(demo, live
     trade = client.get_trade_account_by_id(account.pk)
     assert trade.cash == "26000.25"
     assert trade.cash_withdrawable == "26000.25"
+
+
+def test_a_partner_cancels_a_queued_transfer_then_its_ach_relationship(demo, live_server):
+    client = demo.broker(live_server.url)
+    account = demo.accounts["DEMO0006"]
+    relationship = client.create_ach_relationship_for_account(
+        account.pk,
+        CreateACHRelationshipRequest(
+            account_owner_name="Nora Winters",
+            bank_account_type=BankAccountType.CHECKING,
+            bank_account_number="123456789",
+            bank_routing_number=ROUTING,
+            nickname="Checking",
+        ),
+    )
+    # Requested, and not taken by the rail yet (its Celery task has not run).
+    queued = Transfer.objects.create(
+        account=account,
+        relationship_id=relationship.id,
+        direction=TransferDirection.INCOMING,
+        amount=Decimal(100),
+        status=TransferStatus.QUEUED,
+    )
+    with pytest.raises(APIError) as in_flight:
+        client.delete_ach_relationship_for_account(account.pk, relationship.id)
+    assert (in_flight.value.status_code, in_flight.value.code) == (409, "transfer_in_flight")
+
+    client.cancel_transfer_for_account(account.pk, queued.id)
+
+    queued.refresh_from_db()
+    assert queued.status == TransferStatus.CANCELED
+    assert transfer_settle(transfer_id=str(queued.pk)).status == TransferStatus.CANCELED
+    assert CashBalance.objects.get(account=account, currency="USD").settled == Decimal(25000)
+    with pytest.raises(APIError) as again:
+        client.cancel_transfer_for_account(account.pk, queued.id)
+    assert (again.value.status_code, again.value.code) == (409, "transfer_not_cancelable")
+
+    client.delete_ach_relationship_for_account(account.pk, relationship.id)
+
+    # Listed only when asked for by status: the SDK's enum has no CANCELED to parse.
+    assert client.get_ach_relationships_for_account(account.pk) == []
+    assert AchRelationship.objects.get(pk=relationship.id).status == "CANCELED"
+    with pytest.raises(APIError) as refused:
+        client.create_transfer_for_account(
+            account.pk,
+            CreateACHTransferRequest(
+                amount="50",
+                direction=TransferDirection.INCOMING,
+                timing=TransferTiming.IMMEDIATE,
+                relationship_id=relationship.id,
+            ),
+        )
+    assert (refused.value.status_code, refused.value.code) == (409, "relationship_not_approved")
+    audited = AuditEvent.objects.filter(account_id=account.pk).values_list("action", flat=True)
+    assert {"transfer.canceled", "ach_relationship.canceled"} <= set(audited)
 
 
 def test_cash_journal_between_two_partner_accounts(demo, live_server):
