@@ -26,6 +26,7 @@ from apps.api.serializers import (
     AssetClassInputSerializer,
     BrokerAccountOutputSerializer,
     JournalInputSerializer,
+    JournalListInputSerializer,
     PositionOutputSerializer,
     TransferInputSerializer,
     TransferListInputSerializer,
@@ -281,10 +282,47 @@ class JournalCreateApi(BrokerScope):
         )
         return Response(
             journal_representation(
-                journal,
-                from_account=from_account,
-                to_account=to_account,
-                amount=data["amount"],
-                currency=data["currency"],
+                selectors.CashJournal(
+                    journal_id=journal.pk,
+                    from_account_id=from_account.pk,
+                    to_account_id=to_account.pk,
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    description=journal.description,
+                    created_at=journal.created_at,
+                )
             )
         )
+
+
+class JournalListApi(BrokerScope):
+    @extend_schema(
+        operation_id="broker_journal_list",
+        parameters=[JournalListInputSerializer],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="The cash journals between the partner's accounts, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        query = self.query(JournalListInputSerializer)
+        # Ours are cash journals (JNLC), executed at once: other kinds or states are none.
+        if query.get("entry_type", "JNLC") != "JNLC" or query.get("status", "executed") != (
+            "executed"
+        ):
+            return Response([])
+        journals = selectors.cash_journals_for(
+            partner=self.api_key.partner,
+            after=query.get("after"),
+            before=query.get("before"),
+            from_account=query.get("from_account"),
+            to_account=query.get("to_account"),
+        )
+        return Response([journal_representation(j) for j in journals])
+
+
+class JournalGetApi(BrokerScope):
+    @extend_schema(
+        operation_id="broker_journal_get", responses={200: OpenApiTypes.OBJECT, **ERRORS}
+    )
+    def get(self, request: Request, journal_id: uuid.UUID) -> Response:
+        journal = selectors.cash_journal_get(partner=self.api_key.partner, journal_id=journal_id)
+        return Response(journal_representation(journal))

@@ -596,3 +596,84 @@ def _cache_related(instance: Model, name: str, value: Model | None) -> None:
     relation.set_cached_value(instance, value)
     if value is not None and relation.one_to_one and not relation.concrete:
         relation.field.set_cached_value(value, instance)
+
+
+# --------------------------------------------------------------------------------------------
+# Journals
+
+
+@dataclass(frozen=True, slots=True)
+class CashJournal:
+    """A JNLC as the partner sees it: a ledger journal of cash from one client account to
+    another, read from its two postings."""
+
+    journal_id: uuid.UUID
+    from_account_id: uuid.UUID
+    to_account_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    description: str
+    created_at: dt.datetime
+
+
+def cash_journals_for(
+    *,
+    partner: Partner,
+    after: dt.date | None = None,
+    before: dt.date | None = None,
+    from_account: uuid.UUID | None = None,
+    to_account: uuid.UUID | None = None,
+    journal_id: uuid.UUID | None = None,
+) -> list[CashJournal]:
+    """The cash journals between two accounts of ``partner`` (newest first), created after /
+    before the given days (exclusive, Alpaca's dates), from / to an account: one read of their
+    postings. A journal with an account of someone else on either side is not the partner's."""
+    legs = Posting.objects.filter(
+        journal__kind=JournalKind.JOURNAL,
+        ledger_account__kind=K.CLIENT_CASH,
+        ledger_account__account__partner=partner,
+    )
+    if journal_id is not None:
+        legs = legs.filter(journal_id=journal_id)
+    if after is not None:
+        legs = legs.filter(journal__created_at__date__gt=after)
+    if before is not None:
+        legs = legs.filter(journal__created_at__date__lt=before)
+    rows = legs.order_by("-journal__created_at", "journal_id").values_list(
+        "journal_id",
+        "journal__description",
+        "journal__created_at",
+        "ledger_account__account_id",
+        "asset",
+        "amount",
+    )
+    by_journal: dict[uuid.UUID, list[tuple]] = {}
+    for row in rows:
+        by_journal.setdefault(row[0], []).append(row)
+    journals = []
+    for pk, postings in by_journal.items():
+        if len(postings) != 2:  # a leg in an account of someone else
+            continue
+        out, into = sorted(postings, key=lambda p: p[5])  # the negative leg first
+        journal = CashJournal(
+            journal_id=pk,
+            from_account_id=out[3],
+            to_account_id=into[3],
+            amount=into[5],
+            currency=into[4],
+            description=into[1],
+            created_at=into[2],
+        )
+        if from_account is not None and journal.from_account_id != from_account:
+            continue
+        if to_account is not None and journal.to_account_id != to_account:
+            continue
+        journals.append(journal)
+    return journals
+
+
+def cash_journal_get(*, partner: Partner, journal_id: uuid.UUID) -> CashJournal:
+    found = cash_journals_for(partner=partner, journal_id=journal_id)
+    if not found:
+        raise NotFound("journal_not_found", "journal not found")
+    return found[0]

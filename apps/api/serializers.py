@@ -19,7 +19,7 @@ from rest_framework import serializers
 
 from apps.api import selectors
 from apps.api.choices import BankAccountType, TransferDirection
-from apps.api.selectors import ALPACA_ASSET_CLASS, asset_id_for, exchange_name
+from apps.api.selectors import ALPACA_ASSET_CLASS, CashJournal, asset_id_for, exchange_name
 from apps.clients.choices import AccountType
 from apps.orders.choices import OrderType, Side, TimeInForce
 from apps.orders.models import Order
@@ -795,17 +795,16 @@ class JournalInputSerializer(InputSerializer):
         return attrs
 
 
-def journal_representation(
-    journal: Any, *, from_account: Any, to_account: Any, amount: Decimal, currency: str
-) -> dict[str, Any]:
+def journal_representation(journal: CashJournal) -> dict[str, Any]:
+    """A cash journal in the SDK's Journal shape; ours execute at once."""
     return {
-        "id": str(journal.pk),
-        "from_account": str(from_account.pk),
-        "to_account": str(to_account.pk),
+        "id": str(journal.journal_id),
+        "from_account": str(journal.from_account_id),
+        "to_account": str(journal.to_account_id),
         "entry_type": "JNLC",
         "status": "executed",
-        "net_amount": decimal_string(amount),
-        "currency": currency,
+        "net_amount": decimal_string(journal.amount),
+        "currency": journal.currency,
         "description": journal.description,
         "settle_date": journal.created_at.date().isoformat(),
         "system_date": journal.created_at.date().isoformat(),
@@ -813,3 +812,12 @@ def journal_representation(
         "qty": None,
         "price": None,
     }
+
+
+class JournalListInputSerializer(InputSerializer):
+    after = serializers.DateField(required=False)
+    before = serializers.DateField(required=False)
+    status = serializers.CharField(required=False)
+    entry_type = serializers.CharField(required=False)
+    from_account = serializers.UUIDField(required=False)
+    to_account = serializers.UUIDField(required=False)

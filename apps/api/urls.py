@@ -121,7 +121,16 @@ broker_urls = [
         "accounts/<uuid:account_id>/transfers/<uuid:transfer_id>",
         endpoint("BrokerTransfer", B, broker_apis.TransferCancelApi).as_view(),
     ),
-    path("journals", endpoint("BrokerJournals", B, broker_apis.JournalCreateApi).as_view()),
+    path(
+        "journals",
+        endpoint(
+            "BrokerJournals", B, broker_apis.JournalListApi, broker_apis.JournalCreateApi
+        ).as_view(),
+    ),
+    path(
+        "journals/<uuid:journal_id>",
+        endpoint("BrokerJournal", B, broker_apis.JournalGetApi).as_view(),
+    ),
     path(f"{account}/account", endpoint("BrokerTradeAccount", B, apis.TradeAccountApi).as_view()),
     path(
         f"{account}/account/configurations",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from alpaca.broker.requests import (
     CreateACHTransferRequest,
     CreateJournalRequest,
     GetAccountActivitiesRequest,
+    GetJournalsRequest,
     LimitOrderRequest,
     ListAccountsRequest,
     UpdatableContact,
@@ -29,6 +31,7 @@ from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import ActivityType, OrderSide, TimeInForce
 from alpaca.trading.requests import ClosePositionRequest, ReplaceOrderRequest
+from django.utils import timezone
 
 from apps.api.choices import TransferStatus
 from apps.api.models import AchRelationship, Transfer
@@ -39,8 +42,9 @@ from apps.compliance.models import AuditEvent
 from apps.instruments.models import Instrument
 from apps.orders.choices import OrderStatus
 from apps.orders.models import Order
-from apps.positions.models import CashBalance
+from apps.positions.models import CashBalance, Journal
 from apps.positions.selectors import ledger_reconciliation
+from apps.positions.services import cash_journal
 from tests.clients.factories import AccountFactory, ClientFactory, PartnerFactory
 from tests.trading import holding
 
@@ -303,6 +307,53 @@ def test_cash_journal_between_two_partner_accounts(demo, live_server):
     )
     assert [a.net_amount for a in activities] == [250.5]
     assert ledger_reconciliation() == []
+
+
+def test_a_partner_lists_and_reads_the_journals_between_its_accounts(demo, live_server):
+    client = demo.broker(live_server.url)
+    first = demo.accounts["DEMO0006"]
+    second = client.create_account(account_request(email="second@example.com"))
+
+    def journal(from_account, to_account, amount):
+        return client.create_journal(
+            CreateJournalRequest(
+                from_account=from_account,
+                to_account=to_account,
+                entry_type=JournalEntryType.CASH,
+                amount=amount,
+            )
+        )
+
+    out = journal(first.pk, second.id, 100)
+    back = journal(second.id, first.pk, 40)
+    # Cash moved by operations to an account of someone else is not the partner's to see.
+    cash_journal(
+        from_account=first,
+        to_account=demo.accounts["DEMO0001"],
+        amount=Decimal(5),
+        reference="ops:correction",
+    )
+
+    assert [(j.id, j.net_amount) for j in client.get_journals()] == [(back.id, 40), (out.id, 100)]
+    from_first = client.get_journals(GetJournalsRequest(from_account=first.pk))
+    assert [(j.from_account, j.to_account) for j in from_first] == [(first.pk, second.id)]
+    assert client.get_journals(GetJournalsRequest(to_account=first.pk))[0].id == back.id
+    assert client.get_journals(GetJournalsRequest(entry_type=JournalEntryType.SECURITY)) == []
+    tomorrow = timezone.now().date() + dt.timedelta(days=1)
+    assert client.get_journals(GetJournalsRequest(after=tomorrow)) == []
+    assert len(client.get_journals(GetJournalsRequest(before=tomorrow))) == 2
+
+    read = client.get_journal_by_id(out.id)
+    assert (read.from_account, read.to_account, read.net_amount, read.status) == (
+        first.pk,
+        second.id,
+        100,
+        "executed",
+    )
+    foreign = Journal.objects.get(reference="ops:correction")
+    with pytest.raises(APIError) as caught:
+        client.get_journal_by_id(foreign.pk)
+    assert caught.value.status_code == 404
 
 
 def test_orders_positions_and_activities_for_a_partner_account(demo, live_server):
