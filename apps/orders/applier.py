@@ -301,7 +301,7 @@ class _Batch:
         """Write everything the batch changed."""
         if self.executions:
             copy_rows(Execution._meta.db_table, EXECUTION_COLUMNS, self.executions)
-        if self.journals:  # (its transaction is a savepoint: none for a batch without trades)
+        if self.journals:
             post_journals(self.journals, into=self.balances)
         for key, quantity in self.held.items():
             if self.balances.positions[key].quantity != quantity:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.compliance.models import AuditEvent
 from apps.matching.engine import SetSession
@@ -269,3 +270,23 @@ def test_a_batch_of_acceptances_reads_no_account(market, submit, acme):
     assert [u.event for u in batch.updates] == ["new"]
     assert batch.updates[0].symbol == acme.symbol  # its instrument is read, for the update
     assert _scans(*ACCOUNT_TABLES) == before
+
+
+def test_a_trade_batch_books_its_journals_without_a_savepoint_of_their_own(market, submit, acme):
+    buyer, seller = funded_account(cash=D(50_000)), funded_account()
+    holding(seller, acme, D(20), D(90))
+
+    def cross() -> list[str]:
+        """A resting sell, then a buy that fills it; the statements of the buy's batch."""
+        submit(order_submit, **limit_order(seller, acme, "sell", 10, "100.00"))
+        market.step()
+        submit(order_submit, **limit_order(buyer, acme, "buy", 10, "100.00"))
+        with CaptureQueriesContext(connection) as statements:
+            assert market.step().executions == 2
+        return [s["sql"] for s in statements]
+
+    cross()  # the accounts' first trade creates their ledger accounts and positions
+    savepoints = [sql for sql in cross() if sql.startswith("SAVEPOINT")]
+
+    assert len(savepoints) == 1  # the batch's transaction, a savepoint inside the test's own
+    assert ledger_reconciliation() == []
