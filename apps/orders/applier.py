@@ -670,7 +670,8 @@ def _trade_journal(
     for order, fees in fills:
         account = order.account
         sign = 1 if order.side == Side.BUY else -1
-        legs.append(Leg(batch.ledger(account, K.CLIENT_SECURITIES), instrument.symbol, qty * sign))
+        securities = batch.ledger(account, K.CLIENT_SECURITIES)
+        legs.append(Leg(securities, instrument.symbol, qty * sign, instrument.pk))
         cash = -notional * sign - fees.total
         if cash:
             legs.append(Leg(batch.ledger(account, cash_kind), currency, cash))

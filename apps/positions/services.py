@@ -28,11 +28,14 @@ RowT = TypeVar("RowT")
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """One side of a movement: ``amount`` of ``asset`` into (+) or out of (-) a ledger account."""
+    """One side of a movement: ``amount`` of ``asset`` into (+) or out of (-) a ledger account.
+    A securities leg whose writer knows the instrument says so (``instrument_id``): its position
+    is found without looking the symbol up."""
 
     ledger_account: LedgerAccount
     asset: str
     amount: Decimal
+    instrument_id: int | None = None
 
 
 def client_ledger_account(account: Account, kind: str) -> LedgerAccount:
@@ -143,6 +146,7 @@ def _materialize(legs: list[Leg], into: LockedBalances | None) -> None:
     order (no deadlock between two writers)."""
     cash: dict[tuple[Any, str], CashDelta] = defaultdict(CashDelta)
     securities: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
+    ids: dict[str, int] = {}
     for leg in legs:
         ledger = leg.ledger_account
         if ledger.kind == K.CLIENT_CASH:
@@ -151,9 +155,10 @@ def _materialize(legs: list[Leg], into: LockedBalances | None) -> None:
             cash[(ledger.account_id, leg.asset)].unsettled += leg.amount
         elif ledger.kind == K.CLIENT_SECURITIES:
             securities[(ledger.account_id, leg.asset)] += leg.amount
+            if leg.instrument_id is not None:
+                ids[leg.asset] = leg.instrument_id
     if securities:
-        ids: dict[str, int] = {}
-        for symbol in {symbol for _, symbol in securities}:
+        for symbol in {symbol for _, symbol in securities} - ids.keys():
             found = instrument_id(symbol)
             if found is None:
                 raise LookupError(f"a securities leg in {symbol!r}, which no instrument has")
