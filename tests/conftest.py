@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable, Iterator
 
+import channels.consumer
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
@@ -33,6 +34,21 @@ def _private_cache_keys() -> Iterator[None]:
 def _fast_password_hasher(settings):
     # Password hashing is the slowest thing in most tests and proves nothing here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def sync_thread_hops(monkeypatch) -> list[int]:
+    """One entry each time Channels, before dispatching a message to a consumer's handler, hops
+    to the process's thread for synchronous code to close stale database connections."""
+    hops: list[int] = []
+    close_old_connections = channels.consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append(1)
+        await close_old_connections()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    return hops
 
 
 @pytest.fixture

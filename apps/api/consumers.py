@@ -22,11 +22,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.api.services import api_key_authenticate
 from apps.api.streaming import order_group, trade_update_payload
+from apps.common.consumers import HandlersWithoutDatabase
 
 AUTH_TIMEOUT_SECONDS = 10
 
 
-class TradingStreamConsumer(AsyncJsonWebsocketConsumer):
+class TradingStreamConsumer(HandlersWithoutDatabase, AsyncJsonWebsocketConsumer):
+    without_database = frozenset({"order.update"})  # the message carries the order
+
     async def connect(self) -> None:
         self.account_id: str | None = None
         self.group: str | None = None

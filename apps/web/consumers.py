@@ -19,6 +19,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from apps.clients.roles import requires_otp
 from apps.clients.selectors import accounts_tradable_by, accounts_visible_to
+from apps.common.consumers import HandlersWithoutDatabase
 
 MAX_ACCOUNTS = 50
 CLOSE_UNAUTHENTICATED = 4401
@@ -53,8 +54,10 @@ def _parse_accounts(query_string: bytes) -> list[str]:
     return ids
 
 
-class DeskOrdersConsumer(AsyncJsonWebsocketConsumer):
+class DeskOrdersConsumer(HandlersWithoutDatabase, AsyncJsonWebsocketConsumer):
     """Forwards ``{"type": "order.update", "event", "order_id", ...}`` to the browser."""
+
+    without_database = frozenset({"order.update"})
 
     async def connect(self) -> None:
         user = self.scope.get("user")

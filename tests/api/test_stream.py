@@ -357,3 +357,31 @@ def test_a_window_ending_live_sends_what_was_recorded_but_never_published():
     assert len(lines) < 60
     sent = [json.loads(line.split("data: ", 1)[1]) for line in lines if line.startswith("id: ")]
     assert [(e["event"], e["event_id"]) for e in sent] == [("fill", unpublished.pk)]
+
+
+def test_an_order_update_is_relayed_without_a_hop_to_the_sync_thread(demo, sync_thread_hops):
+    account = demo.accounts["DEMO0001"]
+    order = OrderFactory(account=account, instrument__symbol="AAPL", status="new")
+    key_id, secret = demo.keys["DEMO0001"]
+    update = update_for(order, "new")
+    hops = sync_thread_hops
+
+    async def scenario() -> tuple[int, dict]:
+        socket_ = WebsocketCommunicator(application, "/stream")
+        await socket_.connect()
+        auth = {"action": "authenticate", "data": {"key_id": key_id, "secret_key": secret}}
+        await socket_.send_to(text_data=json.dumps(auth))
+        await socket_.receive_from()
+        listen = {"action": "listen", "data": {"streams": ["trade_updates"]}}
+        await socket_.send_to(text_data=json.dumps(listen))
+        await socket_.receive_from()
+        before = len(hops)  # the frames from the client went through it
+        await get_channel_layer().group_send(order_group(account.pk), update)
+        relayed = json.loads(await socket_.receive_from(timeout=5))
+        hops_for_the_update = len(hops) - before
+        await socket_.disconnect()
+        return hops_for_the_update, relayed
+
+    hops_for_the_update, relayed = async_to_sync(scenario)()
+    assert relayed["data"]["event"] == "new"
+    assert hops_for_the_update == 0

@@ -57,7 +57,7 @@ async def open_socket(user, path="/ws/orders/"):
     return socket_
 
 
-def test_a_trader_receives_updates_of_their_accounts_only():
+def test_a_trader_receives_updates_of_their_accounts_only(sync_thread_hops):
     user, mine = trader_with_account()
     _, theirs = trader_with_account()
 
@@ -67,14 +67,17 @@ def test_a_trader_receives_updates_of_their_accounts_only():
         socket_ = await open_socket(user)
         hello = json.loads(await socket_.receive_from())
         layer = get_channel_layer()
+        before = len(sync_thread_hops)
         await layer.group_send(f"orders.{theirs.pk}", theirs_update)
         await layer.group_send(f"orders.{mine.pk}", my_update)
         received = json.loads(await socket_.receive_from(timeout=3))
         nothing_else = await socket_.receive_nothing(timeout=0.3)
+        hops = len(sync_thread_hops) - before
         await socket_.disconnect()
-        return hello, received, nothing_else
+        return hello, received, nothing_else, hops
 
-    hello, received, nothing_else = async_to_sync(scenario)()
+    hello, received, nothing_else, hops = async_to_sync(scenario)()
+    assert hops == 0  # the handler uses no database: no hop to the sync thread before it
     assert hello == {"type": "subscribed", "accounts": [str(mine.pk)]}
     assert received["type"] == "order.update"
     assert (received["event"], received["price"], received["qty"]) == ("fill", "229.50", "10")
