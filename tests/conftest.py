@@ -1,14 +1,19 @@
 """Fixtures every test may use. Factories live beside the tests of their app."""
 
+import itertools
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import channels.consumer
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from psycopg import pq
 
 from apps.matching.transport import delete_prefix_keys
 from tests.trading import Market
@@ -49,6 +54,35 @@ def sync_thread_hops(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
     return hops
+
+
+class RoundTrips:
+    """The round trips to PostgreSQL on Django's connection inside ``counting()``: how often the
+    client sent something and then waited for the server's answer, read from libpq's trace of
+    the protocol messages (a statement, a pipeline's flush or sync, a BEGIN or COMMIT)."""
+
+    count: int = 0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        connection.ensure_connection()
+        pgconn = connection.connection.pgconn
+        with tempfile.TemporaryFile("w+") as trace:
+            pgconn.trace(trace.fileno())
+            pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            try:
+                yield
+            finally:
+                pgconn.untrace()
+            trace.seek(0)
+            # Each line: direction (F from the client, B from the server), length, message.
+            directions = [line[0] for line in trace if line[:1] in ("F", "B")]
+        self.count = sum(1 for pair in itertools.pairwise(directions) if pair == ("F", "B"))
+
+
+@pytest.fixture
+def round_trips() -> RoundTrips:
+    return RoundTrips()
 
 
 @pytest.fixture

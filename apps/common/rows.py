@@ -17,7 +17,8 @@ loads its rows with the same ``RowLayout``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
@@ -110,10 +111,46 @@ def select_one(
     """The row of ``model`` matching ``where`` (SQL over alias ``t``, ``%s`` placeholders), as
     ``model.objects.get`` would return it (``select_for_update()`` when ``lock``); None if none.
     ``where`` must match at most one row."""
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_select_statement(model, where, lock), params)
+    return select_one_sent(model, where, params, lock=lock)()
+
+
+def select_one_sent(
+    model: type[M], where: str, params: Sequence[Any], *, lock: bool = False
+) -> Callable[[], M | None]:
+    """``select_one``'s statement, sent now; calling the result reads its row. Inside
+    ``pipeline()`` the statements sent before that call are answered in the same round trip."""
+    cursor = connections[DEFAULT_DB_ALIAS].cursor()
+    cursor.execute(_select_statement(model, where, lock), params)
+    return lambda: _first_row(cursor, row_layout(model).load)
+
+
+def execute_sent(statement: str, params: Any) -> Callable[[], tuple | None]:
+    """``statement`` sent now; calling the result reads its first row (see ``select_one_sent``)."""
+    cursor = connections[DEFAULT_DB_ALIAS].cursor()
+    cursor.execute(statement, params)
+    return lambda: _first_row(cursor, tuple)
+
+
+def _first_row(cursor, load: Callable[[Sequence[Any]], Any]) -> Any:
+    with cursor:
         row = cursor.fetchone()
-    return None if row is None else row_layout(model).load(row)
+    return None if row is None else load(row)
+
+
+@contextmanager
+def pipeline() -> Iterator[None]:
+    """Statements run inside go to PostgreSQL without waiting for each one's answer (psycopg's
+    pipeline mode): reading a row waits for its statement and brings the answers of those sent
+    before it, and the block's end waits for the rest. Statements still run one after another,
+    each seeing what was committed when it started (a read sent after a row lock sees what the
+    lock's previous holder committed), so a transaction costs a round trip per read that decides
+    what comes next, not one per statement. Use inside ``atomic()``: a transaction's BEGIN and
+    COMMIT wait for their answers either way. A failing statement fails those sent after it; the
+    error is raised by the next read or the block's end, as Django's database error."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 # (model, alias, join clause with ``{table}`` for the model's table; empty for the first)

@@ -22,7 +22,7 @@ from apps.clients.choices import AccountStatus, AssetClass, ComplianceStatus, Ky
 from apps.clients.models import Account
 from apps.common.decimals import plain
 from apps.common.errors import Conflict, ValidationFailed
-from apps.common.rows import insert_one, select_one, update_one
+from apps.common.rows import insert_one, pipeline, select_one, select_one_sent, update_one
 from apps.compliance.services import audit_record
 from apps.instruments.models import Instrument
 from apps.instruments.rules import check_price, check_price_band, check_quantity
@@ -40,7 +40,14 @@ from apps.orders.models import Order
 from apps.positions.models import CashBalance, Position
 from apps.risk.choices import AlertKind
 from apps.risk.models import RiskAlert
-from apps.risk.pretrade import OrderRejected, RiskDecision, pretrade_check, pretrade_snapshot
+from apps.risk.pretrade import (
+    OrderRejected,
+    PretradeSnapshot,
+    RiskDecision,
+    pretrade_check,
+    pretrade_snapshot,
+    pretrade_snapshot_sent,
+)
 
 __all__ = [
     "OrderRejected",
@@ -201,12 +208,30 @@ def quantity_for_notional(instrument: Instrument, notional: Decimal) -> Decimal:
 def _locked_cash(account: Account) -> CashBalance:
     """Lock the account's cash row: every order of the account serializes here, so buying power
     is never spent twice. One statement, unless the account has no cash row yet."""
-    where, params = "t.account_id = %s AND t.currency = %s", [account.pk, account.base_currency]
-    cash = select_one(CashBalance, where, params, lock=True)
+    cash = select_one(CashBalance, *_cash_row(account), lock=True)
     if cash is None:
         CashBalance.objects.get_or_create(account=account, currency=account.base_currency)
-        cash = select_one(CashBalance, where, params, lock=True)
+        cash = select_one(CashBalance, *_cash_row(account), lock=True)
     return cash
+
+
+def _cash_row(account: Account) -> tuple[str, list[Any]]:
+    return "t.account_id = %s AND t.currency = %s", [account.pk, account.base_currency]
+
+
+def _locked_cash_and_snapshot(
+    account: Account, instrument: Instrument, side: str
+) -> tuple[CashBalance, PretradeSnapshot]:
+    """Lock the account's cash row (``_locked_cash``) and read the risk checks' snapshot after
+    it, in one round trip inside ``pipeline()``: the snapshot's statement starts once the lock
+    is granted, so it sees everything the lock's previous holder committed."""
+    read_cash = select_one_sent(CashBalance, *_cash_row(account), lock=True)
+    read_snapshot = pretrade_snapshot_sent(account=account, instrument=instrument, side=side)
+    cash, snapshot = read_cash(), read_snapshot()
+    if cash is None:  # the account's first order: its row is created, then locked and read
+        cash = _locked_cash(account)
+        snapshot = pretrade_snapshot(account=account, instrument=instrument, side=side)
+    return cash, snapshot
 
 
 def _publish_after_commit(order: Order, command_factory) -> None:
@@ -269,8 +294,11 @@ def order_submit(
     chosen_id = bool(client_order_id)
     client_order_id = client_order_id or str(uuid.uuid4())
 
-    with transaction.atomic():
-        cash = _locked_cash(account)
+    # Pipelined: besides its BEGIN and COMMIT, the order waits for the database three times (the
+    # cash row's lock with the risk snapshot, its writes when the audit event's id is read back,
+    # the pipeline's end) where it waited once per statement (five).
+    with transaction.atomic(), pipeline():
+        cash, snapshot = _locked_cash_and_snapshot(account, instrument, side)
         existing = (
             Order.objects.filter(account=account, client_order_id=client_order_id).first()
             if chosen_id
@@ -317,7 +345,6 @@ def order_submit(
         )
         try:
             check_order_shape(instrument=instrument, **terms)
-            snapshot = pretrade_snapshot(account=account, instrument=instrument, side=side)
             check_account_may_trade(account, instrument, side, restricted=snapshot.restricted)
             decision = pretrade_check(
                 account=account,

@@ -1,5 +1,6 @@
 """Query budget of order entry: every order of every channel pays it, so an extra round trip (an
-N+1, a check that grew its own query) fails here rather than in the benchmark."""
+N+1, a check that grew its own query) fails here rather than in the benchmark. Statements are
+pipelined (``rows.pipeline``), so round trips are counted as well as statements."""
 
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ import pytest
 from apps.clients.models import Account
 from apps.orders.choices import OrderStatus
 from apps.orders.services import OrderRejected, order_submit
+from apps.positions.models import CashBalance
 from apps.risk.models import KillSwitch
 from tests.clients.factories import RiskLimitFactory
 from tests.trading import funded_account, limit_order
@@ -43,6 +45,30 @@ def test_an_order_is_entered_in_seven_statements(
     assert order.status == OrderStatus.PENDING_NEW
     with django_assert_num_queries(0):  # a new order is known not to be replaced
         assert getattr(order, "replaced_by", None) is None
+
+
+def test_an_order_waits_for_the_database_four_times_inside_its_transaction(acme, round_trips):
+    account = as_the_api_loads_it(funded_account())
+    order_submit(**limit_order(account, acme, "buy", 1, "99.00"))  # its cash row exists now
+
+    with round_trips.counting():
+        order = order_submit(**limit_order(account, acme, "buy", 10, "99.00"))
+
+    assert order.status == OrderStatus.PENDING_NEW
+    # SAVEPOINT (BEGIN outside a test); the cash row's lock with the risk snapshot; the three
+    # writes, answered when the audit event's id is read; the pipeline's end; RELEASE (COMMIT).
+    assert round_trips.count == 5
+
+
+def test_an_accounts_first_order_creates_its_cash_row_and_is_checked_against_it(acme):
+    account = as_the_api_loads_it(funded_account(cash=D(0)))
+    assert not CashBalance.objects.filter(account=account).exists()
+
+    with pytest.raises(OrderRejected) as refused:
+        order_submit(**limit_order(account, acme, "buy", 10, "99.00"))
+
+    assert refused.value.code == "insufficient_buying_power"
+    assert CashBalance.objects.get(account=account).reserved == 0
 
 
 def test_a_chosen_client_order_id_costs_one_lookup(acme, django_assert_max_num_queries):
