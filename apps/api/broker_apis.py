@@ -326,3 +326,13 @@ class JournalGetApi(BrokerScope):
     def get(self, request: Request, journal_id: uuid.UUID) -> Response:
         journal = selectors.cash_journal_get(partner=self.api_key.partner, journal_id=journal_id)
         return Response(journal_representation(journal))
+
+    @extend_schema(
+        operation_id="broker_journal_cancel",
+        responses={204: None, **ERRORS},
+        summary="Cancel a journal while it is pending or queued (ours execute at once: 422)",
+    )
+    def delete(self, request: Request, journal_id: uuid.UUID) -> Response:
+        journal = selectors.cash_journal_get(partner=self.api_key.partner, journal_id=journal_id)
+        services.journal_cancel(journal=journal)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -24,7 +24,7 @@ from apps.api.choices import (
     TransferStatus,
 )
 from apps.api.models import AchRelationship, ApiKey, PartnerAccountProfile, Transfer
-from apps.api.selectors import active_api_key
+from apps.api.selectors import CashJournal, active_api_key
 from apps.clients.choices import AccountStatus, AccountType, AssetClass, ClientType, KycStatus
 from apps.clients.models import Account, Client, Partner
 from apps.clients.services import account_open
@@ -595,6 +595,17 @@ def partner_cash_journal(
         changes={"to": str(to_account.pk), "amount": str(amount)},
     )
     return journal
+
+
+def journal_cancel(*, journal: CashJournal) -> None:
+    """``DELETE /v1/journals/{id}``. Alpaca cancels a journal only while it is pending or
+    queued; ours are executed as they are created (both accounts are on our books), so none can
+    be, and the refusal is Alpaca's: reverse an executed journal with one the other way."""
+    raise DomainError(
+        "journal_not_cancelable",
+        f"The journal {journal.journal_id} is not pending or queued: it was executed "
+        f"{journal.created_at:%Y-%m-%d %H:%M:%S} UTC. A journal the other way reverses it.",
+    )
 
 
 # --------------------------------------------------------------------------------------------

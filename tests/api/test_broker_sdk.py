@@ -356,6 +356,34 @@ def test_a_partner_lists_and_reads_the_journals_between_its_accounts(demo, live_
     assert caught.value.status_code == 404
 
 
+def test_an_executed_journal_is_not_canceled_but_reversed(demo, live_server):
+    client = demo.broker(live_server.url)
+    first = demo.accounts["DEMO0006"]
+    second = client.create_account(account_request(email="second@example.com"))
+    out = client.create_journal(
+        CreateJournalRequest(
+            from_account=first.pk, to_account=second.id, entry_type=JournalEntryType.CASH, amount=60
+        )
+    )
+
+    with pytest.raises(APIError) as caught:
+        client.cancel_journal_by_id(out.id)
+
+    assert caught.value.status_code == 422
+    assert caught.value.code == "journal_not_cancelable"
+    assert "not pending or queued" in caught.value.message
+    assert Decimal(client.get_trade_account_by_id(second.id).cash) == 60  # nothing moved back
+    foreign = cash_journal(
+        from_account=first,
+        to_account=demo.accounts["DEMO0001"],
+        amount=Decimal(5),
+        reference="ops:fee-refund",
+    )
+    with pytest.raises(APIError) as caught:
+        client.cancel_journal_by_id(foreign.pk)
+    assert caught.value.status_code == 404
+
+
 def test_orders_positions_and_activities_for_a_partner_account(demo, live_server):
     client = demo.broker(live_server.url)
     account_id = demo.accounts["DEMO0006"].pk
