@@ -1,6 +1,5 @@
 """Fixtures every test may use. Factories live beside the tests of their app."""
 
-import itertools
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,9 +58,17 @@ def sync_thread_hops(monkeypatch) -> list[int]:
 class RoundTrips:
     """The round trips to PostgreSQL on Django's connection inside ``counting()``: how often the
     client sent something and then waited for the server's answer, read from libpq's trace of
-    the protocol messages (a statement, a pipeline's flush or sync, a BEGIN or COMMIT)."""
+    the protocol messages (a statement, a pipeline's flush or sync, a BEGIN or COMMIT). ``trips``
+    lists, per round trip, what the client sent: message names, with a statement's first word.
+    psycopg preparing a statement (once per connection, at its fifth use) is not counted: it
+    depends on what the connection ran before, not on the code under test."""
 
-    count: int = 0
+    def __init__(self) -> None:
+        self.trips: list[list[str]] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.trips)
 
     @contextmanager
     def counting(self) -> Iterator[None]:
@@ -75,9 +82,27 @@ class RoundTrips:
             finally:
                 pgconn.untrace()
             trace.seek(0)
-            # Each line: direction (F from the client, B from the server), length, message.
-            directions = [line[0] for line in trace if line[:1] in ("F", "B")]
-        self.count = sum(1 for pair in itertools.pairwise(directions) if pair == ("F", "B"))
+            # Each line: direction (F from the client, B from the server), length, message name,
+            # then its contents: a Parse's statement name ("" for an unnamed one), then its text.
+            messages = [line.rstrip("\n").split("\t") for line in trace if line[:1] in ("F", "B")]
+        trips: list[list[str]] = []
+        sending = False
+        for direction, _length, name, *contents in messages:
+            if direction == "B":
+                sending = False
+                continue
+            if not sending:
+                trips.append([])
+                sending = True
+            text = " ".join(contents).split()
+            if name == "Parse" and text and text[0] != '""':
+                trips[-1].append("Prepare")
+            elif name in ("Query", "Parse") and text:
+                first_word = text[0 if name == "Query" else 1].strip('"')
+                trips[-1].append(f"{name} {first_word}")
+            else:
+                trips[-1].append(name)
+        self.trips = [trip for trip in trips if trip != ["Prepare", "Sync"]]
 
 
 @pytest.fixture

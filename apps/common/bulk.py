@@ -19,7 +19,7 @@ seen by query-capturing tools.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
@@ -77,18 +77,18 @@ def _prepared(field: models.Field, objs: Sequence[models.Model], connection) -> 
 
 def update_rows(
     model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]
-) -> int:
+) -> None:
     """``UPDATE`` ``fields`` of every object in ``objs`` to its in-memory value, in one statement
-    joined on the primary key. ``auto_now`` fields in ``fields`` get the current time."""
+    joined on the primary key. ``auto_now`` fields in ``fields`` get the current time. Nothing
+    is read back, so inside ``rows.pipeline()`` the statement is answered with the others."""
     if not objs:
-        return 0
+        return
     connection = connections[DEFAULT_DB_ALIAS]
     meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
     params = [_prepared(field, objs, connection) for field in columns]
     with server_cursor() as cursor:
         cursor.execute(_update_statement(model, tuple(fields)), params)
-        return cursor.rowcount
 
 
 @cache
@@ -127,18 +127,44 @@ def fetch_objects(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
     """Model instances of ``SELECT <every column> FROM <table> <where>`` (``where`` may end in
     ``ORDER BY`` and ``FOR UPDATE``), read in binary: the ORM's read for many rows, without its
     text parsing, loaded as the ORM loads them (``rows.RowLayout``)."""
+    return fetch_objects_sent(model, where, params)()
+
+
+def fetch_objects_sent(model: type[M], where: str, params: Sequence[Any]) -> Callable[[], list[M]]:
+    """``fetch_objects``' statement, sent now; calling the result reads the instances. Inside
+    ``rows.pipeline()`` statements sent one after another are answered together."""
     layout = row_layout(model)
-    with server_cursor() as cursor:
-        cursor.execute(_select_all(model) + where, params, binary=True)
-        return [layout.load(row) for row in cursor.fetchall()]
+    read = _binary_rows_sent(_select_all(model) + where, params)
+    return lambda: [layout.load(row) for row in read()]
 
 
 def fetch_joined(tables: Joined, where: str, params: Sequence[Any]) -> list[list[Any]]:
     """``rows.select_joined`` for many rows, read in binary: per row, one instance per table
     (``where`` over the tables' aliases, ``%b`` for binary parameters)."""
-    with server_cursor() as cursor:
-        cursor.execute(joined_statement(tables, where), params, binary=True)
-        return [load_joined(tables, row) for row in cursor.fetchall()]
+    return fetch_joined_sent(tables, where, params)()
+
+
+def fetch_joined_sent(
+    tables: Joined, where: str, params: Sequence[Any]
+) -> Callable[[], list[list[Any]]]:
+    """``fetch_joined``'s statement, sent now; calling the result reads the rows."""
+    read = _binary_rows_sent(joined_statement(tables, where), params)
+    return lambda: [load_joined(tables, row) for row in read()]
+
+
+def _binary_rows_sent(statement: str, params: Sequence[Any]) -> Callable[[], list[tuple]]:
+    """``statement`` sent on a ``server_cursor`` kept open until its rows are read."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors:
+        cursor.execute(statement, params, binary=True)
+
+    def rows() -> list[tuple]:
+        with connection.wrap_database_errors, cursor:
+            return cursor.fetchall()
+
+    return rows
 
 
 @cache

@@ -124,11 +124,16 @@ def select_one_sent(
     return lambda: _first_row(cursor, row_layout(model).load)
 
 
-def execute_sent(statement: str, params: Any) -> Callable[[], tuple | None]:
-    """``statement`` sent now; calling the result reads its first row (see ``select_one_sent``)."""
+def execute_sent(statement: str, params: Any) -> Callable[[], list[tuple]]:
+    """``statement`` sent now; calling the result reads its rows (see ``select_one_sent``)."""
     cursor = connections[DEFAULT_DB_ALIAS].cursor()
     cursor.execute(statement, params)
-    return lambda: _first_row(cursor, tuple)
+
+    def rows() -> list[tuple]:
+        with cursor:
+            return cursor.fetchall()
+
+    return rows
 
 
 def _first_row(cursor, load: Callable[[Sequence[Any]], Any]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -13,7 +13,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from apps.common.bulk import copy_rows
-from apps.common.rows import insert_one
+from apps.common.rows import execute_sent, insert_one
 from apps.compliance.models import AuditEvent
 
 
@@ -76,25 +76,36 @@ def audit_many(entries: Sequence[AuditEntry]) -> list[int]:
     here become visible in their order, across processes (an applier per shard): a reader that
     sees one has seen every lower one. A partner resumes its trade events after the last id it
     saw, and a batch that drew lower ids but committed later would be skipped."""
+    return audit_many_sent(entries)()
+
+
+def audit_many_sent(entries: Sequence[AuditEntry]) -> Callable[[], list[int]]:
+    """``audit_many`` in two steps: the ids' statement is sent now, and calling the result reads
+    the ids and writes the events. Sent inside ``rows.pipeline()``, the ids are answered with
+    the statements around them; call the result after the pipeline, as COPY cannot run in
+    one."""
     if not entries:
-        return []
+        return lambda: []
     if not connection.in_atomic_block:
         raise TransactionManagementError("audit_many runs inside the changes' transaction")
-    with connection.cursor() as cursor:
-        cursor.execute(_allocate_ids_statement(), [len(entries)])
-        ids = [row[0] for row in cursor.fetchall()]
-    now = timezone.now()
-    columns = ["id", "occurred_at", "actor_label", "action", "object_type", "object_id"]
-    copy_rows(
-        AuditEvent._meta.db_table,
-        [*columns, "account_id", "changes"],
-        (
-            (event_id, now, e.actor_label, e.action, e.object_type, e.object_id, e.account_id,
-             _encode_changes(e.changes))
-            for event_id, e in zip(ids, entries, strict=True)
-        ),
-    )  # fmt: skip
-    return ids
+    read_ids = execute_sent(_allocate_ids_statement(), [len(entries)])
+
+    def write() -> list[int]:
+        ids = [row[0] for row in read_ids()]
+        now = timezone.now()
+        columns = ["id", "occurred_at", "actor_label", "action", "object_type", "object_id"]
+        copy_rows(
+            AuditEvent._meta.db_table,
+            [*columns, "account_id", "changes"],
+            (
+                (event_id, now, e.actor_label, e.action, e.object_type, e.object_id,
+                 e.account_id, _encode_changes(e.changes))
+                for event_id, e in zip(ids, entries, strict=True)
+            ),
+        )  # fmt: skip
+        return ids
+
+    return write
 
 
 # Held by a transaction of audit_many from drawing its ids to its end. Any fixed key: it names

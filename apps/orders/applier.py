@@ -20,15 +20,21 @@ from functools import cache
 from typing import Any
 
 from channels import DEFAULT_CHANNEL_LAYER
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Account, Client
-from apps.common.bulk import copy_rows, fetch_joined, fetch_objects, update_rows
+from apps.common.bulk import (
+    copy_rows,
+    fetch_joined_sent,
+    fetch_objects,
+    fetch_objects_sent,
+    update_rows,
+)
 from apps.common.decimals import plain
 from apps.common.publisher import GroupPublisher
-from apps.common.rows import update_one
-from apps.compliance.services import AuditEntry, audit_many
+from apps.common.rows import execute_sent, pipeline, update_one
+from apps.compliance.services import AuditEntry, audit_many_sent
 from apps.instruments.calendar import cached_settle_date
 from apps.instruments.models import Instrument, Venue
 from apps.marketdata.services import trades_committed
@@ -45,9 +51,9 @@ from apps.positions.services import (
     LockedBalances,
     client_ledger_account,
     firm_ledger_account,
-    ledger_accounts_of,
+    ledger_accounts_of_sent,
     lock_cash_balances,
-    lock_positions,
+    lock_positions_sent,
     post_journals,
 )
 
@@ -199,7 +205,8 @@ class _Batch:
         self.shard = shard
         self.orders = orders
         self.dirty: set[str] = set()
-        self.ledgers: dict[tuple[Any, str], LedgerAccount] | None = None  # at the first journal
+        # Read with the positions' locks when the batch trades (acceptances need none).
+        self.ledgers: dict[tuple[Any, str], LedgerAccount] | None = None
         self.balances = LockedBalances(cash={}, positions={})
         # Position quantities as the batch's fills move them; the rows' own quantities move
         # with the ledger postings at flush, and the two must agree.
@@ -236,13 +243,22 @@ class _Batch:
             for order in moving
             for currency in (order.account.base_currency, order.instrument.currency)
         )
-        self.balances.positions = lock_positions(
-            (o.account_id, o.instrument_id)
+        traded = [
+            o
             for event in events
             if event[0] == "trade"
             for o in (self.order(event[7]), self.order(event[10]))
             if o is not None
-        )
+        ]
+        if not traded:
+            return
+        # The positions' locks and the ledger accounts the trades' journals book to: one round
+        # trip (after the cash rows: a row created for a missing position is locked after them).
+        with pipeline():
+            read_positions = lock_positions_sent((o.account_id, o.instrument_id) for o in traded)
+            read_ledgers = ledger_accounts_of_sent({o.account_id for o in self.orders.values()})
+        self.balances.positions = read_positions()
+        self.ledgers = read_ledgers()
 
     def order(self, order_id: Any) -> Order | None:
         return self.orders.get(str(order_id)) if order_id is not None else None
@@ -257,9 +273,8 @@ class _Batch:
         return self.replacements.get(order.pk)
 
     def ledger(self, account: Account | None, kind: str) -> LedgerAccount:
+        assert self.ledgers is not None, "read with the positions of a batch with trades"
         key = (account.pk if account else None, kind)
-        if self.ledgers is None:  # every account's of the batch at once (acceptances need none)
-            self.ledgers = ledger_accounts_of({o.account_id for o in self.orders.values()})
         ledger = self.ledgers.get(key)
         if ledger is None:  # the account's first trade of this kind
             ledger = client_ledger_account(account, kind) if account else firm_ledger_account(kind)
@@ -308,9 +323,12 @@ class _Batch:
                 raise AssertionError(
                     f"position {key}: the ledger moved it to a quantity other than its fills"
                 )
-        self.balances.write(["quantity", "average_cost", "realized_pnl", "updated_at"])
-        update_rows(Order, [self.orders[oid] for oid in sorted(self.dirty)], ORDER_FIELDS)
-        event_ids = audit_many(self.audits)
+        # The balances, the orders and the audit events' ids: one round trip.
+        with pipeline():
+            self.balances.write(["quantity", "average_cost", "realized_pnl", "updated_at"])
+            update_rows(Order, [self.orders[oid] for oid in sorted(self.dirty)], ORDER_FIELDS)
+            write_audits = audit_many_sent(self.audits)
+        event_ids = write_audits()
         for update, entry in zip(self.result.updates, self.update_audits, strict=True):
             update.event_id = event_ids[entry]
 
@@ -320,10 +338,14 @@ def apply_events(shard: int, events: list[tuple]) -> AppliedBatch:
     if not events:
         return AppliedBatch(shard=shard)
     with transaction.atomic():
-        fresh, last_seq = _claim(shard, events)
+        with pipeline():  # the claim and the orders' locks: one round trip
+            claimed = _claim_sent(shard, events)
+            read_orders = _lock_orders_sent(events)
+        fresh, last_seq = _claimed(shard, events, claimed())
+        orders = read_orders()
         if not fresh:
             return AppliedBatch(shard=shard, last_seq=last_seq)
-        batch = _Batch(shard, _lock_orders(fresh))
+        batch = _Batch(shard, _with_references(orders, fresh))
         batch.lock_balances_and_positions(fresh)
         for event in fresh:
             handler = _HANDLERS.get(event[0])
@@ -341,21 +363,23 @@ def _claim_statement() -> str:
     table = ShardProgress._meta.db_table
     return (
         f'UPDATE "{table}" SET last_seq = %s, updated_at = %s '  # noqa: S608 (model metadata)
-        "WHERE shard = %s AND last_seq < %s"
+        "WHERE shard = %s AND last_seq < %s RETURNING last_seq"
     )
 
 
-def _claim(shard: int, events: list[tuple]) -> tuple[list[tuple], int]:
-    """The batch's events not applied before, and the shard's progress as it will commit: its
-    row locked (one applier per shard at a time) and moved to the batch's last sequence. One
-    statement when the whole batch is new, which it is except after a crash; a batch delivered
-    again after one (committed, not acknowledged) has its events at or below the stored sequence
-    dropped, so re-applying it changes nothing."""
+def _claim_sent(shard: int, events: list[tuple]) -> Callable[[], list[tuple]]:
+    """Lock the shard's progress row (one applier per shard at a time) and move it to the
+    batch's last sequence, if the batch is new: it is, except after a crash."""
     first, last = events[0][1], events[-1][1]
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_statement(), [last, timezone.now(), shard, first])
-        if cursor.rowcount == 1:
-            return events, last
+    return execute_sent(_claim_statement(), [last, timezone.now(), shard, first])
+
+
+def _claimed(shard: int, events: list[tuple], claim: list[tuple]) -> tuple[list[tuple], int]:
+    """The batch's events not applied before, and the shard's progress as it will commit. A
+    batch delivered again after a crash (committed, not acknowledged) has its events at or below
+    the stored sequence dropped, so re-applying it changes nothing."""
+    if claim:
+        return events, events[-1][1]
     progress = _locked_progress(shard)
     fresh = [e for e in events if e[1] > progress.last_seq]
     if fresh:
@@ -373,9 +397,10 @@ def _locked_progress(shard: int) -> ShardProgress:
     return found[0]
 
 
-def _lock_orders(events: list[tuple]) -> dict[str, Order]:
-    """Every order the batch touches, locked in primary-key order (a fixed order: no deadlock
-    with the order service, which locks single orders)."""
+def _lock_orders_sent(events: list[tuple]) -> Callable[[], list[Order]]:
+    """Every order the batch's events name, locked in primary-key order (a fixed order: no
+    deadlock with the order service, which locks single orders). A batch delivered again after
+    a crash locks the orders of events it then drops: they stay as they are."""
     ids: set[str] = set()
     for event in events:
         kind = event[0]
@@ -387,11 +412,15 @@ def _lock_orders(events: list[tuple]) -> dict[str, Order]:
             ids.add(str(event[5]))
         elif kind in ORDER_EVENTS:
             ids.add(str(event[4]))
-    orders = fetch_objects(
+    return fetch_objects_sent(
         Order, "WHERE id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [sorted(ids)]
     )
+
+
+def _with_references(orders: list[Order], events: list[tuple]) -> dict[str, Order]:
+    """The locked orders by id, with the replacement of a replace the engine rejected (its event
+    names the old order), each with its references attached."""
     by_id = {str(o.pk): o for o in orders}
-    # A replace rejected by the engine names the old order; its replacement must be found too.
     missing_replacements = [o for o in by_id.values() if o.status == OrderStatus.PENDING_REPLACE]
     if missing_replacements:
         for new in (
@@ -415,10 +444,15 @@ def _attach_references(orders: list[Order], *, accounts: bool) -> None:
     """Each order's instrument (with venue; every update names its symbol) and, when
     ``accounts``, its account (with client; money events need them): each row read once for
     the batch, not joined into every order row, in statements written once (the ORM's query
-    building cost more than a small batch)."""
+    building cost more than a small batch), answered in one round trip."""
+    with pipeline():
+        instrument_ids = sorted({order.instrument_id for order in orders})
+        read_instruments = fetch_joined_sent(_INSTRUMENTS, "i.id = ANY(%b)", [instrument_ids])
+        if accounts:
+            account_ids = sorted({order.account_id for order in orders})
+            read_accounts = fetch_joined_sent(_ACCOUNTS, "a.id = ANY(%b)", [account_ids])
     instruments = {}
-    ids = sorted({order.instrument_id for order in orders})
-    for instrument, venue in fetch_joined(_INSTRUMENTS, "i.id = ANY(%b)", [ids]):
+    for instrument, venue in read_instruments():
         instrument.venue = venue
         instruments[instrument.pk] = instrument
     for order in orders:
@@ -426,8 +460,7 @@ def _attach_references(orders: list[Order], *, accounts: bool) -> None:
     if not accounts:
         return
     by_id = {}
-    ids = sorted({order.account_id for order in orders})
-    for account, client in fetch_joined(_ACCOUNTS, "a.id = ANY(%b)", [ids]):
+    for account, client in read_accounts():
         account.client = client
         by_id[account.pk] = account
     for order in orders:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.clients.models import Account
-from apps.common.bulk import copy_rows, fetch_objects, server_cursor, update_rows
+from apps.common.bulk import copy_rows, fetch_objects_sent, server_cursor, update_rows
 from apps.common.errors import ValidationFailed
 from apps.instruments.models import Instrument
 from apps.instruments.selectors import instrument_id
@@ -76,12 +76,19 @@ def _check_balanced(entry: JournalEntry) -> None:
 def ledger_accounts_of(account_ids: Iterable[Any]) -> dict[tuple[Any, str], LedgerAccount]:
     """The ledger accounts of these client accounts and all of the firm's, by (account id or
     None, kind), in one query: for a caller about to book many journals."""
-    found = fetch_objects(
+    return ledger_accounts_of_sent(account_ids)()
+
+
+def ledger_accounts_of_sent(
+    account_ids: Iterable[Any],
+) -> Callable[[], dict[tuple[Any, str], LedgerAccount]]:
+    """``ledger_accounts_of``, its statement sent now; calling the result reads them."""
+    read = fetch_objects_sent(
         LedgerAccount,
         "WHERE account_id = ANY(%b::uuid[]) OR account_id IS NULL",
         [sorted({str(account_id) for account_id in account_ids})],
     )
-    return {(ledger.account_id, ledger.kind): ledger for ledger in found}
+    return lambda: {(ledger.account_id, ledger.kind): ledger for ledger in read()}
 
 
 def post_journals(
@@ -230,24 +237,32 @@ def lock_cash_balances(keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str],
     accounts = sorted({str(account_id) for account_id, _ in keys})
     return _locked_or_created(
         keys,
-        lambda: fetch_objects(
+        lambda: fetch_objects_sent(
             CashBalance, "WHERE account_id = ANY(%b::uuid[]) ORDER BY id FOR UPDATE", [accounts]
         ),
         lambda row: (row.account_id, row.currency),
         lambda missing: CashBalance.objects.bulk_create(
             [CashBalance(account_id=a, currency=c) for a, c in missing], ignore_conflicts=True
         ),
-    )
+    )()
 
 
 def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Position]:
     """SELECT FOR UPDATE the positions of these (account id, instrument id) pairs, creating the
     missing ones (flat), in primary-key order."""
+    return lock_positions_sent(keys)()
+
+
+def lock_positions_sent(
+    keys: Iterable[tuple[Any, int]],
+) -> Callable[[], dict[tuple[Any, int], Position]]:
+    """``lock_positions``, its statement sent now (answered with others inside
+    ``rows.pipeline()``); calling the result reads the rows and creates the missing ones."""
     keys = set(keys)
     accounts, instruments = sorted({str(a) for a, _ in keys}), sorted({i for _, i in keys})
     return _locked_or_created(
         keys,
-        lambda: fetch_objects(
+        lambda: fetch_objects_sent(
             Position,
             "WHERE account_id = ANY(%b::uuid[]) AND instrument_id = ANY(%b::bigint[]) "
             "ORDER BY id FOR UPDATE",
@@ -262,21 +277,27 @@ def lock_positions(keys: Iterable[tuple[Any, int]]) -> dict[tuple[Any, int], Pos
 
 def _locked_or_created(
     keys: set[KeyT],
-    lock: Callable[[], list[RowT]],
+    lock: Callable[[], Callable[[], list[RowT]]],
     key_of: Callable[[RowT], KeyT],
     create: Callable[[set[KeyT]], Any],
-) -> dict[KeyT, RowT]:
-    """The rows of ``keys``, locked by ``lock`` (in primary-key order). Rows that do not exist
-    yet are created (concurrent creators: ``ignore_conflicts``) and everything is locked
-    again; usually all exist, and the batch pays one statement."""
+) -> Callable[[], dict[KeyT, RowT]]:
+    """The rows of ``keys``, locked by ``lock`` (in primary-key order; it sends the statement
+    and returns its read) when the result is called. Rows that do not exist yet are created
+    (concurrent creators: ``ignore_conflicts``) and everything is locked again; usually all
+    exist, and the batch pays one statement, sent at once."""
     if not keys:
-        return {}
-    found = {key: row for row in lock() if (key := key_of(row)) in keys}
-    missing = keys - found.keys()
-    if missing:
-        create(missing)
-        found = {key: row for row in lock() if (key := key_of(row)) in keys}
-    return found
+        return lambda: {}
+    read = lock()
+
+    def locked() -> dict[KeyT, RowT]:
+        found = {key: row for row in read() if (key := key_of(row)) in keys}
+        missing = keys - found.keys()
+        if missing:
+            create(missing)
+            found = {key: row for row in lock()() if (key := key_of(row)) in keys}
+        return found
+
+    return locked
 
 
 def ledger_post(

@@ -145,10 +145,10 @@ def pretrade_snapshot_sent(
         "midnight": timezone.now().replace(hour=0, minute=0, second=0, microsecond=0),
         "with_positions": account.account_type != AccountType.CASH,
     }
-    read_row = execute_sent(_SNAPSHOT_SQL, params)
+    read_rows = execute_sent(_SNAPSHOT_SQL, params)
 
     def read() -> PretradeSnapshot:
-        kill_switch_id, restricted, held, pending, realized, positions = read_row()
+        [(kill_switch_id, restricted, held, pending, realized, positions)] = read_rows()
         return PretradeSnapshot(
             kill_switch_id=kill_switch_id,
             restricted=restricted,

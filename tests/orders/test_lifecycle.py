@@ -272,6 +272,30 @@ def test_a_batch_of_acceptances_reads_no_account(market, submit, acme):
     assert _scans(*ACCOUNT_TABLES) == before
 
 
+def test_a_trade_batch_waits_for_the_database_fourteen_times(market, submit, acme, round_trips):
+    buyer, seller = funded_account(cash=D(50_000)), funded_account()
+    holding(seller, acme, D(20), D(90))
+
+    def cross() -> None:
+        """A resting sell, then a buy that fills it; the buy's batch counted."""
+        submit(order_submit, **limit_order(seller, acme, "sell", 10, "100.00"))
+        market.step()
+        submit(order_submit, **limit_order(buyer, acme, "buy", 10, "100.00"))
+        with round_trips.counting():
+            assert market.step().executions == 2
+
+    cross()  # the accounts' first trade creates their ledger accounts and positions
+    cross()
+
+    # SAVEPOINT (BEGIN outside a test); the claim with the orders' locks; the instruments with
+    # the accounts; the cash rows' locks; the positions' locks with the ledger accounts; the
+    # executions (COPY: two); the journals; their postings (COPY: two); the balances, the
+    # orders and the audit events' ids; the audit events (COPY: two); RELEASE (COMMIT).
+    print(*[" ".join(t) for t in round_trips.trips], sep="\n")
+    assert round_trips.count == 14, round_trips.trips
+    assert ledger_reconciliation() == []
+
+
 def test_a_trade_batch_books_its_journals_without_a_savepoint_of_their_own(market, submit, acme):
     buyer, seller = funded_account(cash=D(50_000)), funded_account()
     holding(seller, acme, D(20), D(90))
