@@ -174,10 +174,11 @@ def trim_output_stream(shard: int, *, client: redis.Redis | None = None) -> int:
         return 0
     keep_from: list[tuple[int, int]] = []
     for group in groups:
-        if group["pending"]:
-            oldest = r.xpending(stream, group["name"])["min"]
+        # A group's consumer may acknowledge between XINFO and XPENDING: then none is pending.
+        oldest = r.xpending(stream, group["name"])["min"] if group["pending"] else None
+        if oldest is not None:
             keep_from.append(_stream_id(oldest))
-        else:
+        else:  # everything delivered to it (as of XINFO; later deliveries come after) is done
             ms, seq = _stream_id(group["last-delivered-id"])
             keep_from.append((ms, seq + 1))
     # The newest entry always stays: a matcher restarting without a snapshot reads its sequence.

@@ -1,5 +1,6 @@
 """Stream names, and the output stream trimmed to what every consumer group has acknowledged."""
 
+import redis
 from redis.crc import key_slot
 
 from apps.matching.transport import (
@@ -62,3 +63,32 @@ def test_the_newest_entry_survives_even_when_everyone_has_read_it(stream_prefix)
 
     assert trim_output_stream(0) == 2
     assert _entries(stream) == ids[-1:]
+
+
+class AcknowledgingAfterInfo(redis.Redis):
+    """A Redis client during whose XINFO GROUPS market data acknowledges what it had pending, as
+    the market data process may between the applier's XINFO and XPENDING."""
+
+    def xinfo_groups(self, name):
+        groups = super().xinfo_groups(name)
+        pending = self.xpending_range(name, "marketdata", min="-", max="+", count=100)
+        self.xack(name, "marketdata", *[entry["message_id"] for entry in pending])
+        return groups
+
+
+def test_a_group_that_acknowledges_during_the_trim_is_trimmed_to_what_it_read(stream_prefix):
+    r = redis_client()
+    stream = output_stream(0)
+    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(5)]
+    r.xgroup_create(stream, "applier", id="0")
+    r.xgroup_create(stream, "marketdata", id="0")
+    read = r.xreadgroup("applier", "a", {stream: ">"})[0][1]
+    r.xack(stream, "applier", *[entry_id for entry_id, _ in read])
+    r.xreadgroup("marketdata", "m", {stream: ">"}, count=3)  # three read, none acknowledged yet
+
+    removed = trim_output_stream(
+        0, client=AcknowledgingAfterInfo(connection_pool=r.connection_pool)
+    )
+
+    assert removed == 3
+    assert _entries(stream) == ids[3:]
