@@ -25,15 +25,23 @@ def _entries(stream: str) -> list[bytes]:
     return [entry_id for entry_id, _ in redis_client().xrange(stream)]
 
 
-def test_trim_keeps_what_the_slowest_group_has_not_acknowledged(stream_prefix):
+def _applier_and_market_data(entries: int, applier_acknowledged: int) -> list[bytes]:
+    """The output stream with ``entries`` entries and both consumer groups, the applier having
+    read and acknowledged the first ``applier_acknowledged``; the entries' ids."""
     r = redis_client()
     stream = output_stream(0)
-    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(6)]
+    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(entries)]
     r.xgroup_create(stream, "applier", id="0")
     r.xgroup_create(stream, "marketdata", id="0")
-    # The applier read and acknowledged four entries; market data read three, acked two.
-    read = r.xreadgroup("applier", "a", {stream: ">"}, count=4)[0][1]
+    read = r.xreadgroup("applier", "a", {stream: ">"}, count=applier_acknowledged)[0][1]
     r.xack(stream, "applier", *[entry_id for entry_id, _ in read])
+    return ids
+
+
+def test_trim_keeps_what_the_slowest_group_has_not_acknowledged(stream_prefix):
+    r, stream = redis_client(), output_stream(0)
+    ids = _applier_and_market_data(6, applier_acknowledged=4)
+    # Market data read three entries and acknowledged two.
     read = r.xreadgroup("marketdata", "m", {stream: ">"}, count=3)[0][1]
     r.xack(stream, "marketdata", *[entry_id for entry_id, _ in read[:2]])
 
@@ -77,13 +85,8 @@ class AcknowledgingAfterInfo(redis.Redis):
 
 
 def test_a_group_that_acknowledges_during_the_trim_is_trimmed_to_what_it_read(stream_prefix):
-    r = redis_client()
-    stream = output_stream(0)
-    ids = [r.xadd(stream, {b"e": b"x"}) for _ in range(5)]
-    r.xgroup_create(stream, "applier", id="0")
-    r.xgroup_create(stream, "marketdata", id="0")
-    read = r.xreadgroup("applier", "a", {stream: ">"})[0][1]
-    r.xack(stream, "applier", *[entry_id for entry_id, _ in read])
+    r, stream = redis_client(), output_stream(0)
+    ids = _applier_and_market_data(5, applier_acknowledged=5)
     r.xreadgroup("marketdata", "m", {stream: ">"}, count=3)  # three read, none acknowledged yet
 
     removed = trim_output_stream(
