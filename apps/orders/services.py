@@ -459,8 +459,14 @@ def release_reservation(order: Order, amount: Decimal | None = None) -> Decimal:
 
 
 def _locked_order(order: Order) -> Order:
+    """The order's row locked, read with its instrument and account. Only the order's row: a
+    lock taken with ``select_related`` would lock the joined rows as well, and every cancel or
+    replace would then hold its instrument's row (all cancels of a symbol, across accounts, in
+    one queue, behind any change to the instrument) and its account's."""
     return (
-        Order.objects.select_for_update().select_related("instrument", "account").get(pk=order.pk)
+        Order.objects.select_for_update(of=("self",))
+        .select_related("instrument", "account")
+        .get(pk=order.pk)
     )
 
 
