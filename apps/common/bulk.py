@@ -153,7 +153,8 @@ def fetch_joined_sent(
 
 
 def _binary_rows_sent(statement: str, params: Sequence[Any]) -> Callable[[], list[tuple]]:
-    """``statement`` sent on a ``server_cursor`` kept open until its rows are read."""
+    """``statement`` sent on a psycopg cursor of Django's connection, as ``server_cursor`` sends
+    it, but kept open until its rows are read (``server_cursor`` closes at the block's end)."""
     connection = connections[DEFAULT_DB_ALIAS]
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)

@@ -119,9 +119,13 @@ def select_one_sent(
 ) -> Callable[[], M | None]:
     """``select_one``'s statement, sent now; calling the result reads its row. Inside
     ``pipeline()`` the statements sent before that call are answered in the same round trip."""
-    cursor = connections[DEFAULT_DB_ALIAS].cursor()
-    cursor.execute(_select_statement(model, where, lock), params)
-    return lambda: _first_row(cursor, row_layout(model).load)
+    read = execute_sent(_select_statement(model, where, lock), params)
+
+    def row() -> M | None:
+        rows = read()
+        return row_layout(model).load(rows[0]) if rows else None
+
+    return row
 
 
 def execute_sent(statement: str, params: Any) -> Callable[[], list[tuple]]:
@@ -134,12 +138,6 @@ def execute_sent(statement: str, params: Any) -> Callable[[], list[tuple]]:
             return cursor.fetchall()
 
     return rows
-
-
-def _first_row(cursor, load: Callable[[Sequence[Any]], Any]) -> Any:
-    with cursor:
-        row = cursor.fetchone()
-    return None if row is None else load(row)
 
 
 @contextmanager
